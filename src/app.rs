@@ -1,0 +1,412 @@
+//! The composition root: builds every service from the configuration, starts the sealing
+//! workers and the scheduler, and serves HTTP (plain or TLS with client certificates).
+//!
+//! Owns: wiring and process lifecycle. Must not: be imported by domain modules.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use aws_lc_rs::hmac;
+use axum_extra::extract::cookie::Key;
+use bytes::Bytes;
+use object_store::PutMode;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use crate::archive::blobs::{self, Blobs};
+use crate::archive::store::Store;
+use crate::config::{Config, LogFormat, Profile};
+use crate::http::{self, AppState, Inner, Metrics};
+use crate::identity::VerifiedIdentity;
+use crate::jobs::model::Limits;
+use crate::jobs::service::{JobError, JobService};
+use crate::sealing::keys::{SealKey, ensure_dev_pki};
+use crate::sealing::pades::{SealDocument, SealInput, SealSigner, seal};
+
+/// Sets up logging: text on a terminal in dev, JSON in production.
+pub fn init_logging(cfg: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SIGNGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.log.filter));
+    let json = cfg.log.format == LogFormat::Json || cfg.profile == Profile::Production;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// Opens the store and runs migrations.
+pub async fn open_store(cfg: &Config) -> Result<Store> {
+    let store = Store::connect(&cfg.database.url, cfg.database.max_connections)
+        .await
+        .with_context(|| format!("opening database {}", redact_url(&cfg.database.url)))?;
+    store.migrate().await.context("running migrations")?;
+    Ok(store)
+}
+
+/// A database URL for logs and errors, without its password.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The seal key: configured files, or (dev only) the generated development PKI.
+pub fn load_seal_key(cfg: &Config) -> Result<SealKey> {
+    match (&cfg.keys.seal_key_file, &cfg.keys.seal_chain_file) {
+        (Some(k), Some(c)) => {
+            SealKey::from_files(k, c).with_context(|| format!("loading seal key {}", k.display()))
+        }
+        _ if cfg.profile == Profile::Dev => {
+            let paths = ensure_dev_pki(&cfg.keys.dir).context("creating development keys")?;
+            SealKey::from_files(&paths.seal_key, &paths.seal_chain)
+                .context("loading development seal key")
+        }
+        _ => bail!("no seal key configured"),
+    }
+}
+
+fn secret_path(cfg: &Config) -> PathBuf {
+    cfg.server
+        .session_secret_file
+        .clone()
+        .unwrap_or_else(|| cfg.keys.dir.join("session.secret"))
+}
+
+/// The server secret behind cookies, signing URLs and dev IdP codes (≥ 32 bytes).
+fn load_secret(cfg: &Config) -> Result<Vec<u8>> {
+    let path = secret_path(cfg);
+    if !path.exists() {
+        if cfg.profile == Profile::Production {
+            bail!("session secret {} does not exist", path.display());
+        }
+        let mut b = [0u8; 64];
+        aws_lc_rs::rand::fill(&mut b).map_err(|_| anyhow::anyhow!("random generator failed"))?;
+        write_private(&path, hex::encode(b).as_bytes())?;
+    }
+    let raw = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let trimmed: Vec<u8> = raw
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    if trimmed.len() < 32 {
+        bail!("session secret {} is shorter than 32 bytes", path.display());
+    }
+    Ok(trimmed)
+}
+
+/// Writes a file readable by the owner only, atomically.
+fn write_private(path: &Path, data: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    tmp.write_all(data)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)?;
+    Ok(())
+}
+
+fn derive(secret: &[u8], label: &str) -> Vec<u8> {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
+    hmac::sign(&key, label.as_bytes()).as_ref().to_vec()
+}
+
+/// Everything a running gateway needs.
+pub struct Services {
+    pub state: AppState,
+    pub seal_key: Arc<SealKey>,
+}
+
+pub async fn build(cfg: Config) -> Result<Services> {
+    let store = open_store(&cfg).await?;
+    let blobs = Blobs::local(&cfg.blobs.dir).context("opening blob store")?;
+    let seal_key = Arc::new(load_seal_key(&cfg)?);
+    let secret = load_secret(&cfg)?;
+    let limits = Limits {
+        max_signers: cfg.jobs.max_signers,
+        default_expires_in_days: cfg.jobs.default_expires_in_days,
+        max_expires_in_days: cfg.jobs.max_expires_in_days,
+    };
+    let jobs = JobService::new(
+        store,
+        blobs,
+        limits,
+        cfg.jobs.max_documents,
+        cfg.public_base(),
+        &derive(&secret, "signgate/signing-url"),
+    );
+    let mut cookie_secret = derive(&secret, "signgate/cookie-1");
+    cookie_secret.extend(derive(&secret, "signgate/cookie-2"));
+    let state = AppState(Arc::new(Inner {
+        cookie_key: Key::from(&cookie_secret),
+        code_key: hmac::Key::new(hmac::HMAC_SHA256, &derive(&secret, "signgate/dev-idp")),
+        jobs,
+        metrics: Metrics::new(),
+        config: cfg,
+    }));
+    Ok(Services { state, seal_key })
+}
+
+/// Seals one job that all signers have signed. The sealed PDF is written create-only, so two
+/// workers racing on one job (a lease that ran out) end with one and the same document.
+async fn seal_job(state: &AppState, key: &Arc<SealKey>, job_id: &str) -> Result<(), String> {
+    let jobs = &state.jobs;
+    let (job, _) = jobs
+        .store()
+        .job(None, job_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("job vanished")?;
+    let blob_key = blobs::sealed_key(job_id);
+    let sealed = match jobs
+        .blobs()
+        .get_opt(&blob_key)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        // A previous attempt sealed it and died before recording it: reuse, never re-seal.
+        Some(b) => b,
+        None => {
+            let org = jobs
+                .store()
+                .org_by_id(&job.org_id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("organisation vanished")?;
+            let mut documents = Vec::with_capacity(job.documents.len());
+            for d in &job.documents {
+                let bytes = jobs
+                    .blobs()
+                    .get(&d.blob_key)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                documents.push(SealDocument {
+                    title: d.title.clone(),
+                    bytes: bytes.to_vec(),
+                });
+            }
+            let mut signers = Vec::with_capacity(job.signers.len());
+            for s in &job.signers {
+                let ident: VerifiedIdentity = s
+                    .identity_json
+                    .as_deref()
+                    .and_then(|j| serde_json::from_str(j).ok())
+                    .ok_or("a signer has no recorded identity")?;
+                signers.push(SealSigner {
+                    name: ident.name.clone(),
+                    identifier: ident.display_identifier(),
+                    idp: ident.idp.label().to_string(),
+                    loa: ident.loa.as_str().to_string(),
+                    signed_at: s.status_at,
+                });
+            }
+            let input = SealInput {
+                job_id: job.id.clone(),
+                title: job.title.clone(),
+                sender_name: org.name,
+                sender_orgnr: org.orgnr,
+                documents,
+                signers,
+                sealed_at: OffsetDateTime::now_utc(),
+            };
+            let key = key.clone();
+            let pdf = tokio::task::spawn_blocking(move || seal(&input, &key))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            let pdf = Bytes::from(pdf);
+            match jobs
+                .blobs()
+                .put_mode(&blob_key, pdf.clone(), PutMode::Create)
+                .await
+            {
+                Ok(()) => pdf,
+                Err(e) if e.already_exists() => jobs
+                    .blobs()
+                    .get(&blob_key)
+                    .await
+                    .map_err(|e| e.to_string())?,
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    };
+    let sha = hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &sealed).as_ref());
+    match jobs
+        .complete_sealed(job_id, &blob_key, &sha, OffsetDateTime::now_utc())
+        .await
+    {
+        Ok(_) => {
+            state.metrics.seals.inc();
+            tracing::info!(job = %job_id, "job sealed and completed");
+            Ok(())
+        }
+        // Another worker recorded it first: nothing more to do.
+        Err(JobError::Refused(r)) => {
+            tracing::info!(job = %job_id, reason = %r, "job already finished");
+            Ok(())
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+async fn seal_worker(
+    state: AppState,
+    key: Arc<SealKey>,
+    n: usize,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let owner = format!("{}-{n}", uuid::Uuid::new_v4());
+    let cfg = &state.config.sealing;
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let now = OffsetDateTime::now_utc();
+        match state.jobs.store().claim_seal(&owner, now, cfg.lease).await {
+            Ok(Some((job_id, attempts))) => {
+                if let Err(e) = seal_job(&state, &key, &job_id).await {
+                    state.metrics.seal_failures.inc();
+                    let backoff = 2i64.saturating_pow(attempts.clamp(0, 8) as u32).min(300);
+                    tracing::warn!(job = %job_id, attempts, error = %e, "sealing failed; will retry");
+                    let retry = OffsetDateTime::now_utc() + time::Duration::seconds(backoff);
+                    if let Err(e) = state
+                        .jobs
+                        .store()
+                        .seal_failed(&job_id, &owner, &e, retry)
+                        .await
+                    {
+                        tracing::error!(error = %e, "cannot record sealing failure");
+                    }
+                }
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "cannot poll the sealing queue"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(cfg.poll_interval) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+async fn expiry_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let every = state
+        .config
+        .jobs
+        .expiry_interval
+        .max(Duration::from_secs(1));
+    loop {
+        match state.jobs.expire_due(OffsetDateTime::now_utc()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "expired jobs past their deadline"),
+            Err(e) => tracing::error!(error = %e, "expiry run failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// Runs the gateway until SIGINT/SIGTERM.
+pub async fn serve(cfg: Config) -> Result<()> {
+    let listen = cfg.server.listen;
+    let tls = match (&cfg.server.tls_cert, &cfg.server.tls_key) {
+        (Some(cert), Some(key)) => Some(http::tls::TlsSettings {
+            cert_file: cert.clone(),
+            key_file: key.clone(),
+            client_ca_file: cfg.server.client_ca.clone(),
+        }),
+        _ => None,
+    };
+    let services = build(cfg).await?;
+    let state = services.state.clone();
+    let (tx, rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    for n in 0..state.config.sealing.workers {
+        tasks.push(tokio::spawn(seal_worker(
+            state.clone(),
+            services.seal_key.clone(),
+            n,
+            rx.clone(),
+        )));
+    }
+    tasks.push(tokio::spawn(expiry_scheduler(state.clone(), rx.clone())));
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, profile = ?state.config.profile, "signgate listening");
+    // Tests and scripts read this line to find a port chosen with --listen 127.0.0.1:0.
+    println!("signgate listening on {scheme}://{addr}");
+    let app = http::router(state.clone());
+    let stop = {
+        let tx = tx.clone();
+        async move {
+            shutdown_signal().await;
+            let _ = tx.send(true);
+        }
+    };
+    match tls {
+        Some(t) => {
+            let config = http::tls::server_config(&t)?;
+            http::tls::serve(listener, config, app, stop).await?;
+        }
+        None => {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(stop)
+            .await?;
+        }
+    }
+    let _ = tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    Ok(())
+}

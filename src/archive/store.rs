@@ -1,0 +1,965 @@
+//! The job store: organisations, API keys, jobs, signers, documents, the event feed with its
+//! hash-chained audit log, and the sealing queue, on SQLite (default) or PostgreSQL.
+//!
+//! Owns: SQL, migrations (`migrations/`, the same files on both databases), transactions and
+//! the atomicity of a state change with its events. Must not: decide state transitions (it
+//! applies the [`Transition`]s that `jobs` computes, refusing them if the job moved meanwhile).
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use time::OffsetDateTime;
+
+use crate::jobs::model::{
+    Document, Job, JobKind, JobStatus, Loa, OnBehalfOf, Redirects, Signer, SignerIdentifier,
+    SignerStatus,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL {0:?} (use sqlite://PATH or postgres://…)")]
+    Url(String),
+    #[error("the record changed concurrently; retry")]
+    Conflict,
+    #[error("already exists")]
+    Duplicate,
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+#[derive(Debug, Clone)]
+pub struct Org {
+    pub id: String,
+    pub orgnr: String,
+    pub name: String,
+    pub created_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiKeyRecord {
+    pub org_id: String,
+    pub secret_hash: String,
+}
+
+/// A job as first stored.
+pub struct NewJobRecord<'a> {
+    pub job: &'a Job,
+    pub signer_token_hashes: &'a [String],
+}
+
+/// An event to append to the organisation's feed.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub job_id: Option<String>,
+    pub signer_id: Option<String>,
+    pub kind: String,
+    pub data: serde_json::Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct EventRecord {
+    pub seq: i64,
+    pub job_id: Option<String>,
+    pub signer_id: Option<String>,
+    pub kind: String,
+    pub data: String,
+    pub at: OffsetDateTime,
+    pub hash: String,
+}
+
+/// A change of one job that `jobs` decided, applied atomically or not at all.
+#[derive(Debug, Clone, Default)]
+pub struct Transition {
+    pub job_id: String,
+    pub org_id: String,
+    /// The job version the decision was based on; a different stored version refuses it.
+    pub expected_version: i64,
+    pub job_status: Option<JobStatus>,
+    pub completed_at: Option<OffsetDateTime>,
+    pub sealed: Option<(String, String)>,
+    pub signers: Vec<SignerChange>,
+    pub enqueue_seal: bool,
+    pub dequeue_seal: bool,
+    pub events: Vec<NewEvent>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SignerChange {
+    pub signer_id: String,
+    pub from: SignerStatus,
+    pub to: SignerStatus,
+    pub identity_json: Option<String>,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct JobSummary {
+    pub id: String,
+    pub title: String,
+    pub kind: JobKind,
+    pub status: JobStatus,
+    pub reference: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub completed_at: Option<OffsetDateTime>,
+}
+
+pub fn to_ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub fn from_ms(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+fn sha256_hex(parts: &[&[u8]]) -> String {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    for p in parts {
+        ctx.update(p);
+    }
+    hex::encode(ctx.finish().as_ref())
+}
+
+/// The audit chain's hash of one event: SHA-256 over the previous hash and the row's fields,
+/// each length-prefixed so no two different rows serialise the same.
+pub fn event_hash(prev: &str, org_id: &str, seq: i64, ev: &EventFields<'_>) -> String {
+    let seq = seq.to_string();
+    let at = ev.at_ms.to_string();
+    let fields: [&[u8]; 8] = [
+        prev.as_bytes(),
+        org_id.as_bytes(),
+        seq.as_bytes(),
+        ev.job_id.unwrap_or("").as_bytes(),
+        ev.signer_id.unwrap_or("").as_bytes(),
+        ev.kind.as_bytes(),
+        at.as_bytes(),
+        ev.data.as_bytes(),
+    ];
+    let lens: Vec<[u8; 8]> = fields
+        .iter()
+        .map(|f| (f.len() as u64).to_be_bytes())
+        .collect();
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(16);
+    for (f, l) in fields.iter().zip(&lens) {
+        parts.push(l);
+        parts.push(f);
+    }
+    sha256_hex(&parts)
+}
+
+pub struct EventFields<'a> {
+    pub job_id: Option<&'a str>,
+    pub signer_id: Option<&'a str>,
+    pub kind: &'a str,
+    pub at_ms: i64,
+    pub data: &'a str,
+}
+
+fn corrupt(what: &str, v: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} {v:?}"))
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            d.is_unique_violation()
+                || d.message().contains("UNIQUE constraint failed")
+                || d.code().as_deref() == Some("23505")
+        }
+        _ => false,
+    }
+}
+
+impl Store {
+    /// Connects (creating a SQLite file and its directory when missing).
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (dialect, url) = if let Some(path) = url.strip_prefix("sqlite://") {
+            let (file, _) = path.split_once('?').unwrap_or((path, ""));
+            if file != ":memory:"
+                && let Some(dir) = Path::new(file).parent()
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError::Url(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+            let url = if url.contains('?') {
+                url.to_string()
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            (Dialect::Sqlite, url)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Dialect::Postgres, url.to_string())
+        } else {
+            return Err(StoreError::Url(url.to_string()));
+        };
+        let mut opts = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(30));
+        if dialect == Dialect::Sqlite {
+            opts = opts.after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL for concurrent readers; FULL sync so an accepted job survives power loss.
+                    sqlx::raw_sql(
+                        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
+                         PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;",
+                    )
+                    .execute(conn)
+                    .await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = opts.connect(&url).await?;
+        Ok(Store { pool, dialect })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.dialect {
+            // Take the write lock up front: a deferred transaction that reads, then writes,
+            // can fail with SQLITE_BUSY when another writer got there first.
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    // ---------------------------------------------------------------- organisations
+
+    pub async fn create_org(
+        &self,
+        orgnr: &str,
+        name: &str,
+        now: OffsetDateTime,
+    ) -> Result<Org, StoreError> {
+        let id = uuid::Uuid::now_v7().to_string();
+        let genesis = sha256_hex(&[b"signgate-audit-genesis", id.as_bytes()]);
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query(
+            "INSERT INTO organisations (id, orgnr, name, created_at, event_seq, audit_head) \
+             VALUES ($1, $2, $3, $4, 0, $5)",
+        )
+        .bind(&id)
+        .bind(orgnr)
+        .bind(name)
+        .bind(to_ms(now))
+        .bind(&genesis)
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = r {
+            return Err(if is_unique_violation(&e) {
+                StoreError::Duplicate
+            } else {
+                e.into()
+            });
+        }
+        append_events(
+            &mut tx,
+            &id,
+            now,
+            &[NewEvent {
+                job_id: None,
+                signer_id: None,
+                kind: "organisation_created".into(),
+                data: serde_json::json!({"orgnr": orgnr, "name": name}),
+            }],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Org {
+            id,
+            orgnr: orgnr.into(),
+            name: name.into(),
+            created_at: now,
+            revoked_at: None,
+        })
+    }
+
+    pub async fn orgs(&self) -> Result<Vec<Org>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, orgnr, name, created_at, revoked_at FROM organisations ORDER BY orgnr",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(org_from_row).collect()
+    }
+
+    pub async fn org_by_orgnr(&self, orgnr: &str) -> Result<Option<Org>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, orgnr, name, created_at, revoked_at FROM organisations WHERE orgnr = $1",
+        )
+        .bind(orgnr)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(org_from_row).transpose()
+    }
+
+    pub async fn org_by_id(&self, id: &str) -> Result<Option<Org>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, orgnr, name, created_at, revoked_at FROM organisations WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(org_from_row).transpose()
+    }
+
+    /// Revokes the organisation and all its API keys. Returns false if it was not active.
+    pub async fn revoke_org(&self, orgnr: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "UPDATE organisations SET revoked_at = $1 WHERE orgnr = $2 AND revoked_at IS NULL \
+             RETURNING id",
+        )
+        .bind(to_ms(now))
+        .bind(orgnr)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let id: String = row.try_get("id")?;
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE org_id = $2 AND revoked_at IS NULL")
+            .bind(to_ms(now))
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        append_events(
+            &mut tx,
+            &id,
+            now,
+            &[NewEvent {
+                job_id: None,
+                signer_id: None,
+                kind: "organisation_revoked".into(),
+                data: serde_json::json!({"orgnr": orgnr}),
+            }],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn add_api_key(
+        &self,
+        org_id: &str,
+        key_id: &str,
+        secret_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, org_id, secret_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(key_id)
+        .bind(org_id)
+        .bind(secret_hash)
+        .bind(to_ms(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// An active key of an active organisation.
+    pub async fn api_key(&self, key_id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT k.org_id, k.secret_hash FROM api_keys k JOIN organisations o ON o.id = k.org_id \
+             WHERE k.id = $1 AND k.revoked_at IS NULL AND o.revoked_at IS NULL",
+        )
+        .bind(key_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(ApiKeyRecord {
+                org_id: r.try_get("org_id")?,
+                secret_hash: r.try_get("secret_hash")?,
+            })
+        })
+        .transpose()
+    }
+
+    // ---------------------------------------------------------------- jobs
+
+    pub async fn insert_job(
+        &self,
+        rec: NewJobRecord<'_>,
+        event: NewEvent,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let job = rec.job;
+        let redirect =
+            serde_json::to_string(&job.redirect).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO jobs (id, org_id, title, kind, status, required_loa, reference, \
+             callback_url, redirect_json, created_at, expires_at, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0)",
+        )
+        .bind(&job.id)
+        .bind(&job.org_id)
+        .bind(&job.title)
+        .bind(job.kind.as_str())
+        .bind(job.status.as_str())
+        .bind(job.required_loa.as_str())
+        .bind(&job.reference)
+        .bind(&job.callback_url)
+        .bind(&redirect)
+        .bind(to_ms(job.created_at))
+        .bind(to_ms(job.expires_at))
+        .execute(&mut *tx)
+        .await?;
+        for d in &job.documents {
+            sqlx::query(
+                "INSERT INTO documents (id, job_id, position, title, filename, size, sha256, \
+                 pages, blob_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&d.id)
+            .bind(&job.id)
+            .bind(i64::from(d.position))
+            .bind(&d.title)
+            .bind(&d.filename)
+            .bind(d.size as i64)
+            .bind(&d.sha256)
+            .bind(i64::from(d.pages))
+            .bind(&d.blob_key)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (s, token_hash) in job.signers.iter().zip(rec.signer_token_hashes) {
+            let obo = s.on_behalf_of.as_ref().map(|o| o.orgnr.clone());
+            sqlx::query(
+                "INSERT INTO signers (id, job_id, position, identifier_kind, identifier, \
+                 on_behalf_of, email, mobile, signing_order, status, status_at, token_hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(&s.id)
+            .bind(&job.id)
+            .bind(i64::from(s.position))
+            .bind(s.identifier.kind())
+            .bind(s.identifier.value())
+            .bind(obo)
+            .bind(&s.email)
+            .bind(&s.mobile)
+            .bind(i64::from(s.order))
+            .bind(s.status.as_str())
+            .bind(to_ms(s.status_at))
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await?;
+        }
+        append_events(&mut tx, &job.org_id, now, &[event]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Loads a job with its signers and documents, and its version. With `org_id`, only a job
+    /// of that organisation is found (others' jobs are indistinguishable from missing ones).
+    pub async fn job(
+        &self,
+        org_id: Option<&str>,
+        job_id: &str,
+    ) -> Result<Option<(Job, i64)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, org_id, title, kind, status, required_loa, reference, callback_url, \
+             redirect_json, created_at, expires_at, completed_at, version FROM jobs WHERE id = $1",
+        )
+        .bind(job_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let owner: String = row.try_get("org_id")?;
+        if org_id.is_some_and(|o| o != owner) {
+            return Ok(None);
+        }
+        let version: i64 = row.try_get("version")?;
+        let signers = sqlx::query(
+            "SELECT id, position, identifier_kind, identifier, on_behalf_of, email, mobile, \
+             signing_order, status, status_at, identity_json FROM signers WHERE job_id = $1 \
+             ORDER BY position",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let documents = sqlx::query(
+            "SELECT id, position, title, filename, size, sha256, pages, blob_key FROM documents \
+             WHERE job_id = $1 ORDER BY position",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let job = Job {
+            id: row.try_get("id")?,
+            org_id: owner,
+            title: row.try_get("title")?,
+            kind: parse_col(&row, "kind", JobKind::parse)?,
+            status: parse_col(&row, "status", JobStatus::parse)?,
+            required_loa: parse_col(&row, "required_loa", Loa::parse)?,
+            reference: row.try_get("reference")?,
+            callback_url: row.try_get("callback_url")?,
+            redirect: {
+                let s: String = row.try_get("redirect_json")?;
+                serde_json::from_str::<Redirects>(&s).map_err(|_| corrupt("redirect", &s))?
+            },
+            created_at: from_ms(row.try_get("created_at")?),
+            expires_at: from_ms(row.try_get("expires_at")?),
+            completed_at: row.try_get::<Option<i64>, _>("completed_at")?.map(from_ms),
+            signers: signers
+                .iter()
+                .map(signer_from_row)
+                .collect::<Result<_, _>>()?,
+            documents: documents
+                .iter()
+                .map(document_from_row)
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(Some((job, version)))
+    }
+
+    /// The job and signer a signing-URL token belongs to.
+    pub async fn signer_by_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let row = sqlx::query("SELECT id, job_id FROM signers WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get("job_id")?, r.try_get("id")?)))
+            .transpose()
+    }
+
+    /// One page of the organisation's jobs, oldest first, after the `(created_at, id)` cursor.
+    pub async fn list_jobs(
+        &self,
+        org_id: &str,
+        after: Option<(i64, &str)>,
+        status: Option<JobStatus>,
+        limit: u32,
+    ) -> Result<Vec<JobSummary>, StoreError> {
+        let (after_ms, after_id) = after.unwrap_or((i64::MIN, ""));
+        let rows = sqlx::query(
+            "SELECT id, title, kind, status, reference, created_at, expires_at, completed_at \
+             FROM jobs WHERE org_id = $1 AND (created_at > $2 OR (created_at = $2 AND id > $3)) \
+             AND ($4 = '' OR status = $4) ORDER BY created_at, id LIMIT $5",
+        )
+        .bind(org_id)
+        .bind(after_ms)
+        .bind(after_id)
+        .bind(status.map_or("", JobStatus::as_str))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(JobSummary {
+                    id: r.try_get("id")?,
+                    title: r.try_get("title")?,
+                    kind: parse_col(r, "kind", JobKind::parse)?,
+                    status: parse_col(r, "status", JobStatus::parse)?,
+                    reference: r.try_get("reference")?,
+                    created_at: from_ms(r.try_get("created_at")?),
+                    expires_at: from_ms(r.try_get("expires_at")?),
+                    completed_at: r.try_get::<Option<i64>, _>("completed_at")?.map(from_ms),
+                })
+            })
+            .collect()
+    }
+
+    /// Applies a decided transition atomically. `Conflict` when the job moved since it was read
+    /// or a signer is no longer in the expected status.
+    pub async fn apply(&self, t: &Transition, now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query(
+            "UPDATE jobs SET version = version + 1, \
+             status = CASE WHEN $1 = '' THEN status ELSE $1 END, \
+             completed_at = CASE WHEN $2 < 0 THEN completed_at ELSE $2 END, \
+             sealed_key = CASE WHEN $3 = '' THEN sealed_key ELSE $3 END, \
+             sealed_sha256 = CASE WHEN $4 = '' THEN sealed_sha256 ELSE $4 END \
+             WHERE id = $5 AND org_id = $6 AND version = $7",
+        )
+        .bind(t.job_status.map_or("", JobStatus::as_str))
+        .bind(t.completed_at.map_or(-1, to_ms))
+        .bind(t.sealed.as_ref().map_or("", |s| s.0.as_str()))
+        .bind(t.sealed.as_ref().map_or("", |s| s.1.as_str()))
+        .bind(&t.job_id)
+        .bind(&t.org_id)
+        .bind(t.expected_version)
+        .execute(&mut *tx)
+        .await?;
+        if r.rows_affected() != 1 {
+            return Err(StoreError::Conflict);
+        }
+        for s in &t.signers {
+            let r = sqlx::query(
+                "UPDATE signers SET status = $1, status_at = $2, \
+                 identity_json = COALESCE($3, identity_json), client_ip = COALESCE($4, client_ip), \
+                 user_agent = COALESCE($5, user_agent) \
+                 WHERE id = $6 AND job_id = $7 AND status = $8",
+            )
+            .bind(s.to.as_str())
+            .bind(to_ms(now))
+            .bind(&s.identity_json)
+            .bind(&s.client_ip)
+            .bind(&s.user_agent)
+            .bind(&s.signer_id)
+            .bind(&t.job_id)
+            .bind(s.from.as_str())
+            .execute(&mut *tx)
+            .await?;
+            if r.rows_affected() != 1 {
+                return Err(StoreError::Conflict);
+            }
+        }
+        if t.enqueue_seal {
+            sqlx::query(
+                "INSERT INTO seal_queue (job_id, enqueued_at, attempts, lease_until) \
+                 VALUES ($1, $2, 0, 0)",
+            )
+            .bind(&t.job_id)
+            .bind(to_ms(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        if t.dequeue_seal {
+            sqlx::query("DELETE FROM seal_queue WHERE job_id = $1")
+                .bind(&t.job_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        append_events(&mut tx, &t.org_id, now, &t.events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// In-progress jobs whose deadline has passed.
+    pub async fn expired_job_ids(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id FROM jobs WHERE status = 'in_progress' AND expires_at <= $1 \
+             AND id NOT IN (SELECT job_id FROM seal_queue) ORDER BY expires_at LIMIT $2",
+        )
+        .bind(to_ms(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+
+    // ---------------------------------------------------------------- sealing queue
+
+    /// Leases the oldest job awaiting sealing whose lease is free or ran out.
+    pub async fn claim_seal(
+        &self,
+        owner: &str,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<(String, i64)>, StoreError> {
+        let until = to_ms(now) + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
+        let sql = match self.dialect {
+            Dialect::Postgres => {
+                "UPDATE seal_queue SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+                 WHERE job_id = (SELECT job_id FROM seal_queue WHERE lease_until <= $3 \
+                 ORDER BY enqueued_at LIMIT 1 FOR UPDATE SKIP LOCKED) AND lease_until <= $3 \
+                 RETURNING job_id, attempts"
+            }
+            Dialect::Sqlite => {
+                "UPDATE seal_queue SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+                 WHERE job_id = (SELECT job_id FROM seal_queue WHERE lease_until <= $3 \
+                 ORDER BY enqueued_at LIMIT 1) AND lease_until <= $3 \
+                 RETURNING job_id, attempts"
+            }
+        };
+        let row = sqlx::query(sql)
+            .bind(owner)
+            .bind(until)
+            .bind(to_ms(now))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get("job_id")?, r.try_get("attempts")?)))
+            .transpose()
+    }
+
+    /// Records a failed sealing attempt; the job is retried when `retry_at` comes.
+    pub async fn seal_failed(
+        &self,
+        job_id: &str,
+        owner: &str,
+        error: &str,
+        retry_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE seal_queue SET lease_until = $1, last_error = $2, lease_owner = NULL \
+             WHERE job_id = $3 AND lease_owner = $4",
+        )
+        .bind(to_ms(retry_at))
+        .bind(error)
+        .bind(job_id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn seal_queue_len(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM seal_queue")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    // ---------------------------------------------------------------- events / audit
+
+    pub async fn events_after(
+        &self,
+        org_id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<EventRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, job_id, signer_id, kind, data, at, hash FROM events \
+             WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(org_id)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    pub async fn job_events(&self, job_id: &str) -> Result<Vec<EventRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, job_id, signer_id, kind, data, at, hash FROM events \
+             WHERE job_id = $1 ORDER BY seq",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    /// Recomputes the organisation's audit chain. Returns the number of events checked, or
+    /// `Corrupt` naming the first event whose hash or link does not hold.
+    pub async fn verify_audit_chain(&self, org_id: &str) -> Result<u64, StoreError> {
+        let head = sqlx::query("SELECT audit_head, event_seq FROM organisations WHERE id = $1")
+            .bind(org_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| corrupt("organisation", org_id))?;
+        let head_hash: String = head.try_get("audit_head")?;
+        let head_seq: i64 = head.try_get("event_seq")?;
+        let rows = sqlx::query(
+            "SELECT seq, job_id, signer_id, kind, data, at, prev_hash, hash FROM events \
+             WHERE org_id = $1 ORDER BY seq",
+        )
+        .bind(org_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut prev = sha256_hex(&[b"signgate-audit-genesis", org_id.as_bytes()]);
+        let mut n = 0u64;
+        for r in &rows {
+            let seq: i64 = r.try_get("seq")?;
+            let stored_prev: String = r.try_get("prev_hash")?;
+            let hash: String = r.try_get("hash")?;
+            let job_id: Option<String> = r.try_get("job_id")?;
+            let signer_id: Option<String> = r.try_get("signer_id")?;
+            let kind: String = r.try_get("kind")?;
+            let data: String = r.try_get("data")?;
+            let at: i64 = r.try_get("at")?;
+            if seq != n as i64 + 1 || stored_prev != prev {
+                return Err(StoreError::Corrupt(format!(
+                    "audit chain broken at event {seq}"
+                )));
+            }
+            let want = event_hash(
+                &prev,
+                org_id,
+                seq,
+                &EventFields {
+                    job_id: job_id.as_deref(),
+                    signer_id: signer_id.as_deref(),
+                    kind: &kind,
+                    at_ms: at,
+                    data: &data,
+                },
+            );
+            if want != hash {
+                return Err(StoreError::Corrupt(format!(
+                    "audit hash mismatch at event {seq}"
+                )));
+            }
+            prev = hash;
+            n += 1;
+        }
+        if head_seq != n as i64 || head_hash != prev {
+            return Err(StoreError::Corrupt(
+                "audit head does not match the last event".into(),
+            ));
+        }
+        Ok(n)
+    }
+}
+
+/// Appends events to the organisation's feed inside `tx`. The `UPDATE … RETURNING` on the
+/// organisation row serialises writers per organisation, so sequence order is commit order and
+/// a poller that reads `seq > cursor` never skips an event that commits later.
+async fn append_events(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    org_id: &str,
+    now: OffsetDateTime,
+    events: &[NewEvent],
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let n = events.len() as i64;
+    let row = sqlx::query(
+        "UPDATE organisations SET event_seq = event_seq + $1 WHERE id = $2 \
+         RETURNING event_seq, audit_head",
+    )
+    .bind(n)
+    .bind(org_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let last: i64 = row.try_get("event_seq")?;
+    let mut prev: String = row.try_get("audit_head")?;
+    let at = to_ms(now);
+    for (i, ev) in events.iter().enumerate() {
+        let seq = last - n + 1 + i as i64;
+        let data = ev.data.to_string();
+        let hash = event_hash(
+            &prev,
+            org_id,
+            seq,
+            &EventFields {
+                job_id: ev.job_id.as_deref(),
+                signer_id: ev.signer_id.as_deref(),
+                kind: &ev.kind,
+                at_ms: at,
+                data: &data,
+            },
+        );
+        sqlx::query(
+            "INSERT INTO events (org_id, seq, job_id, signer_id, kind, data, at, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(org_id)
+        .bind(seq)
+        .bind(&ev.job_id)
+        .bind(&ev.signer_id)
+        .bind(&ev.kind)
+        .bind(&data)
+        .bind(at)
+        .bind(&prev)
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+        prev = hash;
+    }
+    sqlx::query("UPDATE organisations SET audit_head = $1 WHERE id = $2")
+        .bind(&prev)
+        .bind(org_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn parse_col<T>(row: &AnyRow, col: &str, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
+    let s: String = row.try_get(col)?;
+    parse(&s).ok_or_else(|| corrupt(col, &s))
+}
+
+fn org_from_row(r: &AnyRow) -> Result<Org, StoreError> {
+    Ok(Org {
+        id: r.try_get("id")?,
+        orgnr: r.try_get("orgnr")?,
+        name: r.try_get("name")?,
+        created_at: from_ms(r.try_get("created_at")?),
+        revoked_at: r.try_get::<Option<i64>, _>("revoked_at")?.map(from_ms),
+    })
+}
+
+fn signer_from_row(r: &AnyRow) -> Result<Signer, StoreError> {
+    let kind: String = r.try_get("identifier_kind")?;
+    let value: String = r.try_get("identifier")?;
+    let identifier =
+        SignerIdentifier::from_parts(&kind, value).ok_or_else(|| corrupt("identifier", &kind))?;
+    let obo: Option<String> = r.try_get("on_behalf_of")?;
+    Ok(Signer {
+        id: r.try_get("id")?,
+        position: u32::try_from(r.try_get::<i64, _>("position")?).unwrap_or(0),
+        identifier,
+        on_behalf_of: obo.map(|orgnr| OnBehalfOf { orgnr }),
+        email: r.try_get("email")?,
+        mobile: r.try_get("mobile")?,
+        order: u8::try_from(r.try_get::<i64, _>("signing_order")?).unwrap_or(0),
+        status: parse_col(r, "status", SignerStatus::parse)?,
+        status_at: from_ms(r.try_get("status_at")?),
+        identity_json: r.try_get("identity_json")?,
+    })
+}
+
+fn document_from_row(r: &AnyRow) -> Result<Document, StoreError> {
+    Ok(Document {
+        id: r.try_get("id")?,
+        position: u32::try_from(r.try_get::<i64, _>("position")?).unwrap_or(0),
+        title: r.try_get("title")?,
+        filename: r.try_get("filename")?,
+        size: u64::try_from(r.try_get::<i64, _>("size")?).unwrap_or(0),
+        sha256: r.try_get("sha256")?,
+        pages: u32::try_from(r.try_get::<i64, _>("pages")?).unwrap_or(0),
+        blob_key: r.try_get("blob_key")?,
+    })
+}
+
+fn event_from_row(r: &AnyRow) -> Result<EventRecord, StoreError> {
+    Ok(EventRecord {
+        seq: r.try_get("seq")?,
+        job_id: r.try_get("job_id")?,
+        signer_id: r.try_get("signer_id")?,
+        kind: r.try_get("kind")?,
+        data: r.try_get("data")?,
+        at: from_ms(r.try_get("at")?),
+        hash: r.try_get("hash")?,
+    })
+}

@@ -1,0 +1,236 @@
+//! The `signgate` command line: parsing and printing only.
+//!
+//! Owns: commands, flags and exit codes. Must not: hold logic beyond parsing and printing
+//! (the work is done by `app`, `archive`, `sealing`, …).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use time::OffsetDateTime;
+
+use crate::app;
+use crate::config::Config;
+use crate::identity::nin::is_valid_orgnr;
+
+#[derive(Parser)]
+#[command(
+    name = "signgate",
+    version,
+    about = "Federated EU-interop signing gateway"
+)]
+struct Cli {
+    /// Configuration file (TOML), layered over the embedded defaults.
+    #[arg(long, global = true, env = "SIGNGATE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway (API, signing ceremonies, sealing workers, scheduler).
+    Serve {
+        /// Address to listen on (overrides server.listen; port 0 picks a free port).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Manage organisations and their API keys.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Inspect the gateway's keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Database maintenance.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+    /// The hash-chained audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Register an organisation and print a new API key (shown once).
+    Add {
+        #[arg(long)]
+        orgnr: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// List organisations.
+    List,
+    /// Issue an additional API key for an organisation.
+    Key {
+        #[arg(long)]
+        orgnr: String,
+    },
+    /// Revoke an organisation and all its API keys.
+    Revoke {
+        #[arg(long)]
+        orgnr: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Print the seal certificate chain as PEM (leaf first, root last).
+    Chain {
+        /// The timestamping unit's chain instead (arrives with the sealing pipeline issue).
+        #[arg(long)]
+        tsa: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Apply pending migrations.
+    Migrate,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute an organisation's audit chain and report the first broken link.
+    Verify {
+        #[arg(long)]
+        orgnr: String,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let cli = Cli::parse();
+    let cfg = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("signgate: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    app::init_logging(&cfg);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("signgate: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli.command, cfg)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("signgate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cmd: Command, mut cfg: Config) -> Result<()> {
+    let now = OffsetDateTime::now_utc();
+    match cmd {
+        Command::Serve { listen } => {
+            if let Some(l) = listen {
+                cfg.server.listen = l;
+            }
+            app::serve(cfg).await
+        }
+        Command::Org { command } => {
+            let store = app::open_store(&cfg).await?;
+            match command {
+                OrgCommand::Add { orgnr, name } => {
+                    if !is_valid_orgnr(&orgnr) {
+                        bail!("{orgnr:?} is not a valid organisation number (9 digits, mod-11)");
+                    }
+                    let name = name.trim();
+                    if name.is_empty() || name.chars().count() > 200 {
+                        bail!("the name must be 1-200 characters");
+                    }
+                    let org = match store.create_org(&orgnr, name, now).await {
+                        Ok(o) => o,
+                        Err(crate::archive::store::StoreError::Duplicate) => {
+                            bail!("organisation {orgnr} is already registered")
+                        }
+                        Err(e) => return Err(e.into()),
+                    };
+                    let key = crate::http::auth::issue_api_key(&store, &org, now).await?;
+                    eprintln!(
+                        "registered {} ({}); API key (shown once):",
+                        org.name, org.orgnr
+                    );
+                    println!("{key}");
+                }
+                OrgCommand::List => {
+                    for o in store.orgs().await? {
+                        let status = if o.revoked_at.is_some() {
+                            "revoked"
+                        } else {
+                            "active"
+                        };
+                        println!("{}\t{}\t{}", o.orgnr, status, o.name);
+                    }
+                }
+                OrgCommand::Key { orgnr } => {
+                    let org = store
+                        .org_by_orgnr(&orgnr)
+                        .await?
+                        .filter(|o| o.revoked_at.is_none())
+                        .with_context(|| format!("no active organisation {orgnr}"))?;
+                    println!(
+                        "{}",
+                        crate::http::auth::issue_api_key(&store, &org, now).await?
+                    );
+                }
+                OrgCommand::Revoke { orgnr } => {
+                    if !store.revoke_org(&orgnr, now).await? {
+                        bail!("no active organisation {orgnr}");
+                    }
+                    eprintln!("revoked {orgnr} and its API keys");
+                }
+            }
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::Chain { tsa },
+        } => {
+            if tsa {
+                bail!("no timestamping unit is configured yet");
+            }
+            let key = app::load_seal_key(&cfg)?;
+            print!("{}", key.chain_pem());
+            Ok(())
+        }
+        Command::Db {
+            command: DbCommand::Migrate,
+        } => {
+            app::open_store(&cfg).await?;
+            eprintln!(
+                "database {} is up to date",
+                app::redact_url(&cfg.database.url)
+            );
+            Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { orgnr },
+        } => {
+            let store = app::open_store(&cfg).await?;
+            let org = store
+                .org_by_orgnr(&orgnr)
+                .await?
+                .with_context(|| format!("no organisation {orgnr}"))?;
+            let n = store.verify_audit_chain(&org.id).await?;
+            println!("audit chain of {orgnr} intact: {n} events");
+            Ok(())
+        }
+    }
+}

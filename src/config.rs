@@ -1,0 +1,282 @@
+//! Typed configuration.
+//!
+//! Owns: the embedded defaults (`config/default.toml`), the optional `--config FILE`, the
+//! `SIGNGATE__SECTION__KEY` environment overrides and the profile rules (what `production`
+//! refuses). This is the only module that reads environment variables for configuration.
+//! Must not: build services or open connections (that is `app`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+
+/// The configuration compiled into the binary, so `signgate serve` works from any directory.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration is invalid: {0}")]
+    Invalid(String),
+    #[error("configuration cannot be loaded: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("the production profile refuses this configuration: {0}")]
+    Production(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    Dev,
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub profile: Profile,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub blobs: BlobsConfig,
+    pub keys: KeysConfig,
+    pub jobs: JobsConfig,
+    pub sealing: SealingConfig,
+    pub dev_idp: DevIdpConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub client_ca: Option<PathBuf>,
+    pub session_secret_file: Option<PathBuf>,
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlobsConfig {
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysConfig {
+    pub dir: PathBuf,
+    pub seal_key_file: Option<PathBuf>,
+    pub seal_chain_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsConfig {
+    pub max_document_bytes: u64,
+    pub max_documents: usize,
+    pub max_signers: usize,
+    pub default_expires_in_days: u32,
+    pub max_expires_in_days: u32,
+    #[serde(with = "humantime_serde")]
+    pub expiry_interval: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealingConfig {
+    pub workers: usize,
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub lease: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevIdpConfig {
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if any), then `SIGNGATE__…` environment overrides.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with_env(file, Env::prefixed("SIGNGATE__").split("__"))
+    }
+
+    fn load_with_env(file: Option<&Path>, env: Env) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::Invalid(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        let fig = fig.merge(env.lowercase(true));
+        let cfg: Config = fig.extract().map_err(Box::new)?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// Invariants of every profile, then the production profile's refusals (fail closed).
+    fn check(&self) -> Result<(), ConfigError> {
+        let public = url_scheme(&self.server.public_url).ok_or_else(|| {
+            ConfigError::Invalid(format!(
+                "server.public_url {:?} is not an http(s) URL",
+                self.server.public_url
+            ))
+        })?;
+        if self.server.client_ca.is_some()
+            && (self.server.tls_cert.is_none() || self.server.tls_key.is_none())
+        {
+            return Err(ConfigError::Invalid(
+                "server.client_ca needs server.tls_cert and server.tls_key".into(),
+            ));
+        }
+        if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "server.tls_cert and server.tls_key must be set together".into(),
+            ));
+        }
+        if self.jobs.max_signers == 0 || self.jobs.max_documents == 0 {
+            return Err(ConfigError::Invalid(
+                "jobs.max_signers and jobs.max_documents must be at least 1".into(),
+            ));
+        }
+        if self.jobs.default_expires_in_days == 0
+            || self.jobs.default_expires_in_days > self.jobs.max_expires_in_days
+        {
+            return Err(ConfigError::Invalid(
+                "jobs.default_expires_in_days must be between 1 and jobs.max_expires_in_days"
+                    .into(),
+            ));
+        }
+        if self.keys.seal_key_file.is_some() != self.keys.seal_chain_file.is_some() {
+            return Err(ConfigError::Invalid(
+                "keys.seal_key_file and keys.seal_chain_file must be set together".into(),
+            ));
+        }
+        if self.profile == Profile::Production {
+            if self.dev_idp.enabled {
+                return Err(ConfigError::Production(
+                    "the development identity provider is enabled (set dev_idp.enabled = false)"
+                        .into(),
+                ));
+            }
+            if self.keys.seal_key_file.is_none() {
+                return Err(ConfigError::Production(
+                    "no seal key configured (keys.seal_key_file, keys.seal_chain_file); \
+                     development keys are refused"
+                        .into(),
+                ));
+            }
+            if self.server.session_secret_file.is_none() {
+                return Err(ConfigError::Production(
+                    "server.session_secret_file is required".into(),
+                ));
+            }
+            if public != "https" {
+                return Err(ConfigError::Production(
+                    "server.public_url must be https".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether cookies must carry `Secure` (everywhere but plain-http development).
+    pub fn secure_cookies(&self) -> bool {
+        self.profile == Profile::Production || url_scheme(&self.server.public_url) == Some("https")
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn public_base(&self) -> &str {
+        self.server.public_url.trim_end_matches('/')
+    }
+}
+
+fn url_scheme(url: &str) -> Option<&'static str> {
+    if url.starts_with("https://") {
+        Some("https")
+    } else if url.starts_with("http://") {
+        Some("http")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        // Figment's Env reads the process environment; use a unique prefix per test instead.
+        let prefix = format!("SGTEST{}__", std::process::id());
+        let mut set = Vec::new();
+        for (k, v) in vars {
+            let key = format!("{prefix}{k}");
+            // SAFETY: tests in this module use a per-process unique prefix; nothing else reads it.
+            unsafe { std::env::set_var(&key, v) };
+            set.push(key);
+        }
+        let r = Config::load_with_env(None, Env::prefixed(&prefix).split("__"));
+        for k in set {
+            unsafe { std::env::remove_var(k) };
+        }
+        r
+    }
+
+    #[test]
+    fn defaults_are_dev_and_valid() {
+        let c = Config::load_with_env(None, Env::prefixed("SGNONE_UNUSED__").split("__"))
+            .expect("defaults load");
+        assert_eq!(c.profile, Profile::Dev);
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database.url, "sqlite://var/signgate.db");
+        assert!(c.dev_idp.enabled);
+        assert_eq!(c.jobs.max_document_bytes, 20 * 1024 * 1024);
+    }
+
+    #[test]
+    fn production_refuses_dev_conveniences() {
+        let err = load(&[("PROFILE", "production")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Production(_)), "{err}");
+        assert!(err.to_string().contains("development identity provider"));
+        let err = load(&[("PROFILE", "production"), ("DEV_IDP__ENABLED", "false")]).unwrap_err();
+        assert!(err.to_string().contains("seal key"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = load(&[("SERVER__LISTN", "127.0.0.1:1")]).unwrap_err();
+        assert!(err.to_string().contains("listn"), "{err}");
+    }
+}

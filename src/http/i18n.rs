@@ -1,0 +1,250 @@
+//! Translations of the signer-facing pages: Norwegian Bokmål (default), Nynorsk and English.
+//!
+//! Owns: the language choice (`?lang=`, then `Accept-Language`) and the message catalogue.
+//! Must not: hold page logic.
+
+use axum::http::{HeaderMap, header};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Nb,
+    Nn,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Nb => "nb",
+            Lang::Nn => "nn",
+            Lang::En => "en",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Lang> {
+        let primary = s.trim().split(['-', '_', ';']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "nb" | "no" => Some(Lang::Nb),
+            "nn" => Some(Lang::Nn),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// `?lang=` wins; otherwise the first supported language in `Accept-Language`; else nb.
+    pub fn choose(query: Option<&str>, headers: &HeaderMap) -> Lang {
+        if let Some(l) = query.and_then(Lang::parse) {
+            return l;
+        }
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').find_map(Lang::parse))
+            .unwrap_or(Lang::Nb)
+    }
+
+    /// The message for `key` in this language (the key itself if missing, so gaps are visible).
+    pub fn t(self, key: &'static str) -> &'static str {
+        let row = CATALOGUE.iter().find(|(k, ..)| *k == key);
+        match (row, self) {
+            (Some((_, nb, _, _)), Lang::Nb) => nb,
+            (Some((_, _, nn, _)), Lang::Nn) => nn,
+            (Some((_, _, _, en)), Lang::En) => en,
+            (None, _) => key,
+        }
+    }
+}
+
+/// key, nb, nn, en
+const CATALOGUE: &[(&str, &str, &str, &str)] = &[
+    (
+        "app",
+        "signgate signering",
+        "signgate signering",
+        "signgate signing",
+    ),
+    ("from", "Fra", "Frå", "From"),
+    ("documents", "Dokumenter", "Dokument", "Documents"),
+    ("open", "Åpne", "Opne", "Open"),
+    ("pages", "sider", "sider", "pages"),
+    (
+        "logged_in_as",
+        "Innlogget som",
+        "Innlogga som",
+        "Logged in as",
+    ),
+    (
+        "sign_intro",
+        "Les dokumentene. Ved å signere bekrefter du at du er enig i innholdet.",
+        "Les dokumenta. Ved å signere stadfestar du at du er einig i innhaldet.",
+        "Read the documents. By signing you confirm that you agree to their content.",
+    ),
+    ("sign", "Signer", "Signer", "Sign"),
+    ("reject", "Avvis", "Avvis", "Reject"),
+    (
+        "signed_title",
+        "Takk, du har signert",
+        "Takk, du har signert",
+        "Thank you, you have signed",
+    ),
+    (
+        "signed_body",
+        "Signaturen din er registrert. Avsenderen får det signerte dokumentet når alle har signert.",
+        "Signaturen din er registrert. Avsendaren får det signerte dokumentet når alle har signert.",
+        "Your signature is recorded. The sender receives the signed document when everyone has signed.",
+    ),
+    (
+        "rejected_title",
+        "Du har avvist signeringen",
+        "Du har avvist signeringa",
+        "You rejected the signing",
+    ),
+    (
+        "rejected_body",
+        "Ingenting ble signert. Avsenderen er varslet.",
+        "Ingenting vart signert. Avsendaren er varsla.",
+        "Nothing was signed. The sender has been notified.",
+    ),
+    (
+        "mismatch_title",
+        "Du kan ikke signere dette oppdraget",
+        "Du kan ikkje signere dette oppdraget",
+        "You cannot sign this request",
+    ),
+    (
+        "mismatch_body",
+        "Du er logget inn som en annen person enn den som skal signere. Ingenting ble signert.",
+        "Du er logga inn som ein annan person enn den som skal signere. Ingenting vart signert.",
+        "You are logged in as someone other than the designated signer. Nothing was signed.",
+    ),
+    (
+        "loa_title",
+        "For lavt sikkerhetsnivå",
+        "For lågt tryggleiksnivå",
+        "Assurance level too low",
+    ),
+    (
+        "loa_body",
+        "Dette oppdraget krever innlogging med høyere sikkerhetsnivå. Ingenting ble signert.",
+        "Dette oppdraget krev innlogging med høgare tryggleiksnivå. Ingenting vart signert.",
+        "This request needs a login at a higher assurance level. Nothing was signed.",
+    ),
+    (
+        "turn_title",
+        "Ikke din tur ennå",
+        "Ikkje din tur enno",
+        "Not your turn yet",
+    ),
+    (
+        "turn_body",
+        "Andre må signere før deg. Prøv igjen senere.",
+        "Andre må signere før deg. Prøv igjen seinare.",
+        "Others must sign before you. Please try again later.",
+    ),
+    (
+        "closed_title",
+        "Oppdraget er avsluttet",
+        "Oppdraget er avslutta",
+        "This request has ended",
+    ),
+    (
+        "closed_body",
+        "Dette signeringsoppdraget kan ikke lenger signeres.",
+        "Dette signeringsoppdraget kan ikkje lenger signerast.",
+        "This signing request can no longer be signed.",
+    ),
+    (
+        "done_title",
+        "Du har allerede svart",
+        "Du har alt svart",
+        "You have already answered",
+    ),
+    (
+        "notfound_title",
+        "Lenken er ugyldig",
+        "Lenka er ugyldig",
+        "The link is not valid",
+    ),
+    (
+        "notfound_body",
+        "Sjekk at du har brukt hele lenken du fikk.",
+        "Sjekk at du har brukt heile lenka du fekk.",
+        "Check that you used the whole link you received.",
+    ),
+    (
+        "session_title",
+        "Økten er utløpt",
+        "Økta har gått ut",
+        "Your session has expired",
+    ),
+    (
+        "session_body",
+        "Åpne signeringslenken på nytt for å logge inn.",
+        "Opne signeringslenka på nytt for å logge inn.",
+        "Open the signing link again to log in.",
+    ),
+    (
+        "error_title",
+        "Noe gikk galt",
+        "Noko gjekk gale",
+        "Something went wrong",
+    ),
+    (
+        "error_body",
+        "Prøv igjen om litt. Ingenting ble signert.",
+        "Prøv igjen om litt. Ingenting vart signert.",
+        "Please try again shortly. Nothing was signed.",
+    ),
+    (
+        "devidp_title",
+        "Utviklings-ID (kun for testing)",
+        "Utviklings-ID (berre for testing)",
+        "Development IdP (testing only)",
+    ),
+    (
+        "devidp_intro",
+        "Velg en syntetisk testperson, eller skriv inn et fødselsnummer eller en eIDAS-identifikator.",
+        "Vel ein syntetisk testperson, eller skriv inn eit fødselsnummer eller ein eIDAS-identifikator.",
+        "Choose a synthetic test person, or enter a national id or an eIDAS identifier.",
+    ),
+    ("login", "Logg inn", "Logg inn", "Log in"),
+    (
+        "pid",
+        "Fødselsnummer eller eIDAS-id",
+        "Fødselsnummer eller eIDAS-id",
+        "National id or eIDAS id",
+    ),
+    (
+        "level",
+        "Sikkerhetsnivå",
+        "Tryggleiksnivå",
+        "Assurance level",
+    ),
+    (
+        "badpid",
+        "Ugyldig identifikator",
+        "Ugyldig identifikator",
+        "Invalid identifier",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choose_and_translate() {
+        let mut h = HeaderMap::new();
+        assert_eq!(Lang::choose(None, &h), Lang::Nb);
+        h.insert(
+            header::ACCEPT_LANGUAGE,
+            "de-DE,en-GB;q=0.8".parse().unwrap(),
+        );
+        assert_eq!(Lang::choose(None, &h), Lang::En);
+        assert_eq!(Lang::choose(Some("nn"), &h), Lang::Nn);
+        for (k, nb, nn, en) in CATALOGUE {
+            assert!(!nb.is_empty() && !nn.is_empty() && !en.is_empty(), "{k}");
+        }
+        assert_eq!(Lang::En.t("sign"), "Sign");
+    }
+}

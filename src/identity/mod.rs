@@ -1,0 +1,143 @@
+//! Signer authentication.
+//!
+//! Owns: the identity providers that authenticate signers (`dev` now; `oidc` for ID-porten and
+//! `saml` for eIDAS nodes later) and the one value they all produce, [`VerifiedIdentity`], plus
+//! the rule that says whether a verified identity *is* a designated signer.
+//! Must not: decide whether a person may sign a job (that is `jobs`), or render pages (`http`).
+
+pub mod dev;
+pub mod nin;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::jobs::model::{Loa, SignerIdentifier};
+
+/// Which kind of identity provider vouched for the signer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdpKind {
+    /// The development identity provider (profile `dev` only).
+    Dev,
+    Idporten,
+    Eidas,
+}
+
+impl IdpKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            IdpKind::Dev => "signgate development IdP",
+            IdpKind::Idporten => "ID-porten",
+            IdpKind::Eidas => "eIDAS node",
+        }
+    }
+}
+
+/// A signer identity established by an identity provider, with the evidence of the login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifiedIdentity {
+    pub idp: IdpKind,
+    /// Issuer / entity id of the identity provider.
+    pub issuer: String,
+    pub national_id: Option<String>,
+    pub eidas_id: Option<String>,
+    pub name: String,
+    pub date_of_birth: Option<String>,
+    pub loa: Loa,
+    #[serde(with = "time::serde::rfc3339")]
+    pub auth_time: OffsetDateTime,
+    /// Raw login evidence (id_token or SAML assertion) when the provider gives one.
+    pub evidence: Option<String>,
+}
+
+impl VerifiedIdentity {
+    /// Whether this person is the designated signer. National ids compare exactly; eIDAS
+    /// identifiers compare by issuing country and identifier (the receiving-country part of
+    /// `CC/CC/identifier` names us, not the person).
+    pub fn matches(&self, designated: &SignerIdentifier) -> bool {
+        match designated {
+            SignerIdentifier::NationalId(want) => self
+                .national_id
+                .as_deref()
+                .is_some_and(|have| constant_time_eq(have.as_bytes(), want.as_bytes())),
+            SignerIdentifier::EidasId(want) => {
+                let Some(have) = self.eidas_id.as_deref() else {
+                    return false;
+                };
+                match (split_eidas_id(have), split_eidas_id(want)) {
+                    (Some((hc, _, hid)), Some((wc, _, wid))) => {
+                        hc.eq_ignore_ascii_case(wc) && hid == wid
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
+
+    /// The identifier to print in evidence and on the signature page.
+    pub fn display_identifier(&self) -> String {
+        match (&self.national_id, &self.eidas_id) {
+            (Some(n), _) => SignerIdentifier::NationalId(n.clone()).masked(),
+            (None, Some(e)) => e.clone(),
+            (None, None) => "-".into(),
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// `CC/CC/identifier` → (issuing country, receiving country, identifier).
+pub fn split_eidas_id(s: &str) -> Option<(&str, &str, &str)> {
+    let mut it = s.splitn(3, '/');
+    let a = it.next()?;
+    let b = it.next()?;
+    let id = it.next()?;
+    let cc = |c: &str| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic());
+    (cc(a) && cc(b) && !id.is_empty()).then_some((a, b, id))
+}
+
+/// Syntax check for an eIDAS PersonIdentifier: `CC/CC/identifier`, at most 256 characters,
+/// no control characters or whitespace.
+pub fn is_plausible_eidas_id(s: &str) -> bool {
+    s.len() <= 256
+        && !s.chars().any(|c| c.is_control() || c.is_whitespace())
+        && split_eidas_id(s).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ident(nid: Option<&str>, eid: Option<&str>) -> VerifiedIdentity {
+        VerifiedIdentity {
+            idp: IdpKind::Dev,
+            issuer: "x".into(),
+            national_id: nid.map(Into::into),
+            eidas_id: eid.map(Into::into),
+            name: "n".into(),
+            date_of_birth: None,
+            loa: Loa::High,
+            auth_time: OffsetDateTime::UNIX_EPOCH,
+            evidence: None,
+        }
+    }
+
+    #[test]
+    fn matching() {
+        let n = SignerIdentifier::NationalId("13097248022".into());
+        assert!(ident(Some("13097248022"), None).matches(&n));
+        assert!(!ident(Some("13097248023"), None).matches(&n));
+        assert!(!ident(None, Some("NO/NO/13097248022")).matches(&n));
+        let e = SignerIdentifier::EidasId("SE/NO/199001011234".into());
+        assert!(ident(None, Some("SE/NO/199001011234")).matches(&e));
+        assert!(ident(None, Some("se/DE/199001011234")).matches(&e));
+        assert!(!ident(None, Some("DK/NO/199001011234")).matches(&e));
+        assert!(!ident(None, Some("SE/NO/199001011235")).matches(&e));
+        assert!(!is_plausible_eidas_id("SE/NO/"));
+        assert!(!is_plausible_eidas_id("SWE/NO/1"));
+        assert!(is_plausible_eidas_id("ES/NO/12345678Z"));
+    }
+}

@@ -1,0 +1,425 @@
+//! The job state machine: every allowed transition, explicitly, as a pure function from
+//! (job, action, time) to a [`Transition`] with its events.
+//!
+//! Owns: who may sign when, what ends a job, when a job goes to sealing. Must not: perform I/O.
+//!
+//! ```text
+//! in_progress ──all signers signed──▶ (sealing queue) ──sealed──▶ completed
+//!      │ any signer rejects ──▶ failed      (waiting signers → cancelled)
+//!      │ organisation cancels ──▶ cancelled (waiting signers → cancelled)
+//!      │ deadline passes (scheduler) ──▶ expired (waiting signers → expired)
+//! ```
+
+use time::OffsetDateTime;
+
+use crate::archive::store::{NewEvent, SignerChange, Transition};
+use crate::identity::VerifiedIdentity;
+use crate::jobs::model::{Job, JobStatus, Signer, SignerStatus};
+
+/// Something that happens to a job.
+#[derive(Debug, Clone)]
+pub enum Action<'a> {
+    Sign {
+        signer_id: &'a str,
+        identity: &'a VerifiedIdentity,
+        client_ip: Option<String>,
+        user_agent: Option<String>,
+    },
+    Reject {
+        signer_id: &'a str,
+        identity: &'a VerifiedIdentity,
+    },
+    Cancel,
+    Expire,
+    Sealed {
+        blob_key: String,
+        sha256: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the job is {0}")]
+    JobNotInProgress(JobStatus),
+    #[error("the job's deadline has passed")]
+    JobExpired,
+    #[error("the signer is {0}")]
+    SignerNotWaiting(SignerStatus),
+    #[error("no such signer in this job")]
+    NoSuchSigner,
+    #[error("signers earlier in the signing order have not signed yet")]
+    NotYourTurn,
+    #[error("the logged-in person is not the designated signer")]
+    IdentityMismatch,
+    #[error("the login's assurance level is below what the job requires")]
+    LoaTooLow,
+    #[error("every signer has signed; the job is being sealed and can no longer be cancelled")]
+    AlreadySigned,
+    #[error("the job is not ready for sealing")]
+    NotReadyForSealing,
+}
+
+fn signer<'j>(job: &'j Job, id: &str) -> Result<&'j Signer, Refusal> {
+    job.signers
+        .iter()
+        .find(|s| s.id == id)
+        .ok_or(Refusal::NoSuchSigner)
+}
+
+fn all_signed(job: &Job) -> bool {
+    job.signers.iter().all(|s| s.status == SignerStatus::Signed)
+}
+
+/// Whether the signer may act now: job open, deadline not passed, signer waiting, own turn,
+/// right person at a sufficient assurance level.
+pub fn may_sign(
+    job: &Job,
+    signer_id: &str,
+    identity: &VerifiedIdentity,
+    now: OffsetDateTime,
+) -> Result<(), Refusal> {
+    if job.status != JobStatus::InProgress {
+        return Err(Refusal::JobNotInProgress(job.status));
+    }
+    if now >= job.expires_at {
+        return Err(Refusal::JobExpired);
+    }
+    let s = signer(job, signer_id)?;
+    if s.status != SignerStatus::Waiting {
+        return Err(Refusal::SignerNotWaiting(s.status));
+    }
+    if job
+        .signers
+        .iter()
+        .any(|o| o.order < s.order && o.status != SignerStatus::Signed)
+    {
+        return Err(Refusal::NotYourTurn);
+    }
+    if !identity.matches(&s.identifier) {
+        return Err(Refusal::IdentityMismatch);
+    }
+    if identity.loa < job.required_loa {
+        return Err(Refusal::LoaTooLow);
+    }
+    Ok(())
+}
+
+fn event(job: &Job, signer_id: Option<&str>, kind: &str, data: serde_json::Value) -> NewEvent {
+    NewEvent {
+        job_id: Some(job.id.clone()),
+        signer_id: signer_id.map(str::to_string),
+        kind: kind.to_string(),
+        data,
+    }
+}
+
+/// Ends every waiting signer with `to`.
+fn end_waiting(job: &Job, to: SignerStatus) -> Vec<SignerChange> {
+    job.signers
+        .iter()
+        .filter(|s| s.status == SignerStatus::Waiting)
+        .map(|s| SignerChange {
+            signer_id: s.id.clone(),
+            from: SignerStatus::Waiting,
+            to,
+            identity_json: None,
+            client_ip: None,
+            user_agent: None,
+        })
+        .collect()
+}
+
+/// Decides the transition `action` causes on `job` (read at `version`).
+pub fn decide(
+    job: &Job,
+    version: i64,
+    action: Action<'_>,
+    now: OffsetDateTime,
+) -> Result<Transition, Refusal> {
+    let mut t = Transition {
+        job_id: job.id.clone(),
+        org_id: job.org_id.clone(),
+        expected_version: version,
+        ..Transition::default()
+    };
+    match action {
+        Action::Sign {
+            signer_id,
+            identity,
+            client_ip,
+            user_agent,
+        } => {
+            may_sign(job, signer_id, identity, now)?;
+            let identity_json = serde_json::to_string(identity).ok();
+            t.signers.push(SignerChange {
+                signer_id: signer_id.to_string(),
+                from: SignerStatus::Waiting,
+                to: SignerStatus::Signed,
+                identity_json,
+                client_ip,
+                user_agent,
+            });
+            t.events.push(event(
+                job,
+                Some(signer_id),
+                "signer_signed",
+                serde_json::json!({
+                    "status": "signed",
+                    "idp": identity.idp,
+                    "loa": identity.loa,
+                }),
+            ));
+            let rest_signed = job
+                .signers
+                .iter()
+                .filter(|s| s.id != signer_id)
+                .all(|s| s.status == SignerStatus::Signed);
+            if rest_signed {
+                t.enqueue_seal = true;
+                t.events.push(event(
+                    job,
+                    None,
+                    "job_all_signed",
+                    serde_json::json!({"status": "in_progress"}),
+                ));
+            }
+        }
+        Action::Reject {
+            signer_id,
+            identity,
+        } => {
+            may_sign(job, signer_id, identity, now)?;
+            t.signers.push(SignerChange {
+                signer_id: signer_id.to_string(),
+                from: SignerStatus::Waiting,
+                to: SignerStatus::Rejected,
+                identity_json: serde_json::to_string(identity).ok(),
+                client_ip: None,
+                user_agent: None,
+            });
+            t.signers.extend(
+                end_waiting(job, SignerStatus::Cancelled)
+                    .into_iter()
+                    .filter(|c| c.signer_id != signer_id),
+            );
+            t.job_status = Some(JobStatus::Failed);
+            t.events.push(event(
+                job,
+                Some(signer_id),
+                "signer_rejected",
+                serde_json::json!({"status": "rejected"}),
+            ));
+            t.events.push(event(
+                job,
+                None,
+                "job_failed",
+                serde_json::json!({"status": "failed", "reason": "rejected_by_signer"}),
+            ));
+        }
+        Action::Cancel => {
+            if job.status != JobStatus::InProgress {
+                return Err(Refusal::JobNotInProgress(job.status));
+            }
+            if all_signed(job) {
+                return Err(Refusal::AlreadySigned);
+            }
+            t.signers = end_waiting(job, SignerStatus::Cancelled);
+            t.job_status = Some(JobStatus::Cancelled);
+            t.events.push(event(
+                job,
+                None,
+                "job_cancelled",
+                serde_json::json!({"status": "cancelled"}),
+            ));
+        }
+        Action::Expire => {
+            if job.status != JobStatus::InProgress {
+                return Err(Refusal::JobNotInProgress(job.status));
+            }
+            if all_signed(job) {
+                return Err(Refusal::AlreadySigned);
+            }
+            if now < job.expires_at {
+                return Err(Refusal::JobNotInProgress(job.status));
+            }
+            t.signers = end_waiting(job, SignerStatus::Expired);
+            t.job_status = Some(JobStatus::Expired);
+            t.events.push(event(
+                job,
+                None,
+                "job_expired",
+                serde_json::json!({"status": "expired"}),
+            ));
+        }
+        Action::Sealed { blob_key, sha256 } => {
+            if job.status != JobStatus::InProgress {
+                return Err(Refusal::JobNotInProgress(job.status));
+            }
+            if !all_signed(job) {
+                return Err(Refusal::NotReadyForSealing);
+            }
+            t.job_status = Some(JobStatus::Completed);
+            t.completed_at = Some(now);
+            t.events.push(event(
+                job,
+                None,
+                "job_completed",
+                serde_json::json!({"status": "completed", "pades_sha256": sha256}),
+            ));
+            t.sealed = Some((blob_key, sha256));
+            t.dequeue_seal = true;
+        }
+    }
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::IdpKind;
+    use crate::jobs::model::{JobKind, Loa, Redirects, SignerIdentifier};
+    use time::Duration;
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()
+    }
+
+    fn signer(id: &str, nid: &str, order: u8) -> Signer {
+        Signer {
+            id: id.into(),
+            position: 0,
+            identifier: SignerIdentifier::NationalId(nid.into()),
+            on_behalf_of: None,
+            email: None,
+            mobile: None,
+            order,
+            status: SignerStatus::Waiting,
+            status_at: now(),
+            identity_json: None,
+        }
+    }
+
+    fn job() -> Job {
+        Job {
+            id: "j".into(),
+            org_id: "o".into(),
+            title: "t".into(),
+            kind: JobKind::Direct,
+            status: JobStatus::InProgress,
+            required_loa: Loa::Substantial,
+            reference: None,
+            callback_url: None,
+            redirect: Redirects::default(),
+            created_at: now(),
+            expires_at: now() + Duration::days(30),
+            completed_at: None,
+            signers: vec![signer("a", "13097248022", 0), signer("b", "01889449930", 1)],
+            documents: vec![],
+        }
+    }
+
+    fn who(nid: &str, loa: Loa) -> VerifiedIdentity {
+        VerifiedIdentity {
+            idp: IdpKind::Dev,
+            issuer: "dev".into(),
+            national_id: Some(nid.into()),
+            eidas_id: None,
+            name: "x".into(),
+            date_of_birth: None,
+            loa,
+            auth_time: now(),
+            evidence: None,
+        }
+    }
+
+    fn sign<'a>(id: &'a str, ident: &'a VerifiedIdentity) -> Action<'a> {
+        Action::Sign {
+            signer_id: id,
+            identity: ident,
+            client_ip: None,
+            user_agent: None,
+        }
+    }
+
+    #[test]
+    fn order_identity_and_loa_are_enforced() {
+        let j = job();
+        let kari = who("13097248022", Loa::High);
+        let ola = who("01889449930", Loa::High);
+        assert_eq!(
+            decide(&j, 0, sign("b", &ola), now()).unwrap_err(),
+            Refusal::NotYourTurn
+        );
+        assert_eq!(
+            decide(&j, 0, sign("a", &ola), now()).unwrap_err(),
+            Refusal::IdentityMismatch
+        );
+        let low = who("13097248022", Loa::Low);
+        assert_eq!(
+            decide(&j, 0, sign("a", &low), now()).unwrap_err(),
+            Refusal::LoaTooLow
+        );
+        let t = decide(&j, 0, sign("a", &kari), now()).unwrap();
+        assert!(!t.enqueue_seal);
+        assert_eq!(t.signers.len(), 1);
+        assert_eq!(
+            decide(&j, 0, sign("a", &kari), j.expires_at).unwrap_err(),
+            Refusal::JobExpired
+        );
+    }
+
+    #[test]
+    fn last_signature_enqueues_sealing_and_blocks_cancel() {
+        let mut j = job();
+        j.signers[0].status = SignerStatus::Signed;
+        let ola = who("01889449930", Loa::Substantial);
+        let t = decide(&j, 3, sign("b", &ola), now()).unwrap();
+        assert!(t.enqueue_seal);
+        assert_eq!(t.expected_version, 3);
+        j.signers[1].status = SignerStatus::Signed;
+        assert_eq!(
+            decide(&j, 4, Action::Cancel, now()).unwrap_err(),
+            Refusal::AlreadySigned
+        );
+        let t = decide(
+            &j,
+            4,
+            Action::Sealed {
+                blob_key: "k".into(),
+                sha256: "h".into(),
+            },
+            now(),
+        )
+        .unwrap();
+        assert_eq!(t.job_status, Some(JobStatus::Completed));
+        assert!(t.dequeue_seal);
+    }
+
+    #[test]
+    fn rejection_fails_the_job_and_cancels_the_rest() {
+        let j = job();
+        let kari = who("13097248022", Loa::High);
+        let t = decide(
+            &j,
+            0,
+            Action::Reject {
+                signer_id: "a",
+                identity: &kari,
+            },
+            now(),
+        )
+        .unwrap();
+        assert_eq!(t.job_status, Some(JobStatus::Failed));
+        assert_eq!(t.signers[0].to, SignerStatus::Rejected);
+        assert_eq!(t.signers[1].to, SignerStatus::Cancelled);
+    }
+
+    #[test]
+    fn expiry_only_after_the_deadline() {
+        let j = job();
+        assert!(decide(&j, 0, Action::Expire, now()).is_err());
+        let t = decide(&j, 0, Action::Expire, j.expires_at).unwrap();
+        assert_eq!(t.job_status, Some(JobStatus::Expired));
+        assert!(t.signers.iter().all(|s| s.to == SignerStatus::Expired));
+    }
+}

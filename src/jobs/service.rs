@@ -1,0 +1,392 @@
+//! The job service: the API that `http` calls to create, read, list, cancel, sign, reject and
+//! expire jobs. It runs the state machine against the store, retrying when a concurrent change
+//! got there first.
+//!
+//! Owns: orchestration of a job's lifecycle and signing-URL secrets. Must not: know HTTP, SQL
+//! or XML; render anything.
+
+use aws_lc_rs::hmac;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use time::{Duration, OffsetDateTime};
+
+use crate::archive::blobs::{self, BlobError, Blobs};
+use crate::archive::store::{
+    EventRecord, JobSummary, NewEvent, NewJobRecord, Store, StoreError, to_ms,
+};
+use crate::identity::VerifiedIdentity;
+use crate::jobs::machine::{self, Action, Refusal};
+use crate::jobs::model::{
+    Document, Job, JobStatus, Limits, RequestError, Signer, SignerStatus, ValidJob,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error("no such job")]
+    NotFound,
+    #[error("{0}")]
+    Refused(#[from] Refusal),
+    #[error("a job needs between 1 and {max} documents, got {got}")]
+    DocumentCount { got: usize, max: usize },
+    #[error("the job changed concurrently too many times; retry")]
+    Busy,
+    #[error(transparent)]
+    Store(StoreError),
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+}
+
+impl From<StoreError> for JobError {
+    fn from(e: StoreError) -> Self {
+        JobError::Store(e)
+    }
+}
+
+/// A checked PDF ready to be stored with the job.
+#[derive(Debug, Clone)]
+pub struct IncomingDocument {
+    pub filename: Option<String>,
+    pub title: Option<String>,
+    pub bytes: Bytes,
+    pub pages: u32,
+}
+
+/// A newly created job and each signer's signing URL.
+pub struct Created {
+    pub job: Job,
+}
+
+#[derive(Clone)]
+pub struct JobService {
+    store: Store,
+    blobs: Blobs,
+    limits: Limits,
+    max_documents: usize,
+    public_base: String,
+    url_key: hmac::Key,
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b).as_ref())
+}
+
+impl JobService {
+    pub fn new(
+        store: Store,
+        blobs: Blobs,
+        limits: Limits,
+        max_documents: usize,
+        public_base: &str,
+        url_secret: &[u8],
+    ) -> Self {
+        JobService {
+            store,
+            blobs,
+            limits,
+            max_documents,
+            public_base: public_base.trim_end_matches('/').to_string(),
+            url_key: hmac::Key::new(hmac::HMAC_SHA256, url_secret),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn blobs(&self) -> &Blobs {
+        &self.blobs
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The secret part of a signer's signing URL. Derived (HMAC) from the signer id, so it
+    /// never needs storing; only its SHA-256 is kept to find the signer.
+    pub fn signing_token(&self, signer_id: &str) -> String {
+        let tag = hmac::sign(&self.url_key, format!("signing-url:{signer_id}").as_bytes());
+        URL_SAFE_NO_PAD.encode(tag.as_ref())
+    }
+
+    pub fn signing_url(&self, signer: &Signer) -> String {
+        format!(
+            "{}/sign/{}",
+            self.public_base,
+            self.signing_token(&signer.id)
+        )
+    }
+
+    pub async fn create(
+        &self,
+        org_id: &str,
+        req: ValidJob,
+        documents: Vec<IncomingDocument>,
+        now: OffsetDateTime,
+    ) -> Result<Created, JobError> {
+        if documents.is_empty() || documents.len() > self.max_documents {
+            return Err(JobError::DocumentCount {
+                got: documents.len(),
+                max: self.max_documents,
+            });
+        }
+        let job_id = uuid::Uuid::now_v7().to_string();
+        let now = crate::archive::store::from_ms(to_ms(now));
+        let mut docs = Vec::with_capacity(documents.len());
+        for (i, d) in documents.into_iter().enumerate() {
+            let doc_id = uuid::Uuid::new_v4().to_string();
+            let title = req
+                .document_titles
+                .as_ref()
+                .and_then(|t| t.get(i).cloned())
+                .or(d.title)
+                .or_else(|| d.filename.clone())
+                .unwrap_or_else(|| format!("Document {}", i + 1));
+            let key = blobs::document_key(&job_id, &doc_id);
+            let sha = sha256_hex(&d.bytes);
+            let size = d.bytes.len() as u64;
+            self.blobs.put(&key, d.bytes).await?;
+            docs.push(Document {
+                id: doc_id,
+                position: i as u32,
+                title,
+                filename: d.filename,
+                size,
+                sha256: sha,
+                pages: d.pages,
+                blob_key: key,
+            });
+        }
+        let signers: Vec<Signer> = req
+            .signers
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| Signer {
+                id: uuid::Uuid::new_v4().to_string(),
+                position: i as u32,
+                identifier: s.identifier,
+                on_behalf_of: s.on_behalf_of,
+                email: s.email,
+                mobile: s.mobile,
+                order: s.order,
+                status: SignerStatus::Waiting,
+                status_at: now,
+                identity_json: None,
+            })
+            .collect();
+        let token_hashes: Vec<String> = signers
+            .iter()
+            .map(|s| sha256_hex(self.signing_token(&s.id).as_bytes()))
+            .collect();
+        let job = Job {
+            id: job_id,
+            org_id: org_id.to_string(),
+            title: req.title,
+            kind: req.kind,
+            status: JobStatus::InProgress,
+            required_loa: req.required_loa,
+            reference: req.reference,
+            callback_url: req.callback_url,
+            redirect: req.redirect,
+            created_at: now,
+            expires_at: now + Duration::days(i64::from(req.expires_in_days)),
+            completed_at: None,
+            signers,
+            documents: docs,
+        };
+        let event = NewEvent {
+            job_id: Some(job.id.clone()),
+            signer_id: None,
+            kind: "job_created".into(),
+            data: serde_json::json!({
+                "status": "in_progress",
+                "signers": job.signers.len(),
+                "documents": job.documents.len(),
+            }),
+        };
+        self.store
+            .insert_job(
+                NewJobRecord {
+                    job: &job,
+                    signer_token_hashes: &token_hashes,
+                },
+                event,
+                now,
+            )
+            .await?;
+        Ok(Created { job })
+    }
+
+    /// The organisation's job; someone else's job is reported as not found.
+    pub async fn get(&self, org_id: &str, job_id: &str) -> Result<Job, JobError> {
+        if uuid::Uuid::parse_str(job_id).is_err() {
+            return Err(JobError::NotFound);
+        }
+        self.store
+            .job(Some(org_id), job_id)
+            .await?
+            .map(|(j, _)| j)
+            .ok_or(JobError::NotFound)
+    }
+
+    pub async fn list(
+        &self,
+        org_id: &str,
+        after: Option<(i64, &str)>,
+        status: Option<JobStatus>,
+        limit: u32,
+    ) -> Result<Vec<JobSummary>, JobError> {
+        Ok(self.store.list_jobs(org_id, after, status, limit).await?)
+    }
+
+    pub async fn events(
+        &self,
+        org_id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<EventRecord>, JobError> {
+        Ok(self.store.events_after(org_id, after, limit).await?)
+    }
+
+    /// Resolves a signing-URL token to its job and signer.
+    pub async fn by_token(&self, token: &str) -> Result<(Job, String), JobError> {
+        if token.len() > 64
+            || !token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(JobError::NotFound);
+        }
+        let hash = sha256_hex(token.as_bytes());
+        let (job_id, signer_id) = self
+            .store
+            .signer_by_token(&hash)
+            .await?
+            .ok_or(JobError::NotFound)?;
+        let (job, _) = self
+            .store
+            .job(None, &job_id)
+            .await?
+            .ok_or(JobError::NotFound)?;
+        Ok((job, signer_id))
+    }
+
+    /// Runs `action` on the job, re-reading and re-deciding when a concurrent change won.
+    async fn act<'a, F>(
+        &self,
+        org_id: Option<&str>,
+        job_id: &str,
+        now: OffsetDateTime,
+        action: F,
+    ) -> Result<Job, JobError>
+    where
+        F: Fn(&Job) -> Action<'a>,
+    {
+        for _ in 0..8 {
+            let (job, version) = self
+                .store
+                .job(org_id, job_id)
+                .await?
+                .ok_or(JobError::NotFound)?;
+            let t = machine::decide(&job, version, action(&job), now)?;
+            match self.store.apply(&t, now).await {
+                Ok(()) => {
+                    let (job, _) = self
+                        .store
+                        .job(org_id, job_id)
+                        .await?
+                        .ok_or(JobError::NotFound)?;
+                    return Ok(job);
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(JobError::Busy)
+    }
+
+    pub async fn cancel(
+        &self,
+        org_id: &str,
+        job_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Job, JobError> {
+        if uuid::Uuid::parse_str(job_id).is_err() {
+            return Err(JobError::NotFound);
+        }
+        self.act(Some(org_id), job_id, now, |_| Action::Cancel)
+            .await
+    }
+
+    pub async fn sign(
+        &self,
+        job_id: &str,
+        signer_id: &str,
+        identity: &VerifiedIdentity,
+        client_ip: Option<String>,
+        user_agent: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<Job, JobError> {
+        self.act(None, job_id, now, |_| Action::Sign {
+            signer_id,
+            identity,
+            client_ip: client_ip.clone(),
+            user_agent: user_agent.clone(),
+        })
+        .await
+    }
+
+    pub async fn reject(
+        &self,
+        job_id: &str,
+        signer_id: &str,
+        identity: &VerifiedIdentity,
+        now: OffsetDateTime,
+    ) -> Result<Job, JobError> {
+        self.act(None, job_id, now, |_| Action::Reject {
+            signer_id,
+            identity,
+        })
+        .await
+    }
+
+    /// Records a finished seal; exactly one caller wins, the others get a refusal.
+    pub async fn complete_sealed(
+        &self,
+        job_id: &str,
+        blob_key: &str,
+        sha256: &str,
+        now: OffsetDateTime,
+    ) -> Result<Job, JobError> {
+        self.act(None, job_id, now, |_| Action::Sealed {
+            blob_key: blob_key.to_string(),
+            sha256: sha256.to_string(),
+        })
+        .await
+    }
+
+    /// Ends every in-progress job whose deadline has passed. Returns how many it ended.
+    pub async fn expire_due(&self, now: OffsetDateTime) -> Result<usize, JobError> {
+        let mut ended = 0;
+        loop {
+            let ids = self.store.expired_job_ids(now, 100).await?;
+            if ids.is_empty() {
+                return Ok(ended);
+            }
+            let batch = ids.len();
+            for id in ids {
+                match self.act(None, &id, now, |_| Action::Expire).await {
+                    Ok(_) => ended += 1,
+                    // Signed meanwhile, or ended by someone else: nothing to expire.
+                    Err(JobError::Refused(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if batch < 100 {
+                return Ok(ended);
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Sealing: producing signatures over finished signing jobs.
+//!
+//! This module owns everything needed to turn the documents of a completed job into one sealed
+//! PDF: the seal key and its certificate chain ([`keys`]), the CMS `SignedData` structure
+//! ([`cms`]), intake checks for uploaded PDFs ([`pdf`]), the generated signature page
+//! ([`page`]) and the PAdES-BASELINE-B assembly ([`pades`]).
+//!
+//! It is a pure library layer: it reads key files and byte buffers and returns bytes or typed
+//! errors. It must not decide job state, talk to storage, the database or the network, or log
+//! document contents or key material. Callers decide what a failure means for a job.
+
+pub mod cms;
+pub mod keys;
+pub mod pades;
+pub mod page;
+pub mod pdf;
+
+/// Everything that can go wrong while sealing a job.
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    /// The seal key could not sign.
+    #[error("seal key: {0}")]
+    Key(#[from] keys::KeyError),
+    /// The CMS signature container could not be built.
+    #[error("cms: {0}")]
+    Cms(#[from] cms::CmsError),
+    /// One of the input documents was rejected.
+    #[error("document {index} ({title:?}): {source}")]
+    Document {
+        /// Position of the document in the job (0-based).
+        index: usize,
+        /// Title of the document as given by the sender.
+        title: String,
+        /// Why it was rejected.
+        #[source]
+        source: pdf::PdfError,
+    },
+    /// The signature page could not be generated.
+    #[error("signature page: {0}")]
+    Page(#[from] page::PageError),
+    /// The job has nothing to seal.
+    #[error("nothing to seal: the job has no documents")]
+    NoDocuments,
+    /// The merged document could not be assembled or written.
+    #[error("assembling the sealed PDF failed: {0}")]
+    Assemble(String),
+    /// The CMS container does not fit the space reserved for it in the PDF.
+    #[error("signature container is {needed} bytes but only {reserved} bytes are reserved")]
+    SignatureTooLarge {
+        /// Size of the DER-encoded CMS container.
+        needed: usize,
+        /// Space reserved in `/Contents`.
+        reserved: usize,
+    },
+}
