@@ -78,7 +78,10 @@ mod tests {
         assert!(!is_valid_national_id("1309724802a"));
         assert!(!is_valid_national_id("130972480220"));
         assert!(!is_valid_national_id("00000000000"));
-        assert_eq!(complete_national_id("018894499").as_deref(), Some("01889449930"));
+        assert_eq!(
+            complete_national_id("018894499").as_deref(),
+            Some("01889449930")
+        );
         assert!(is_valid_national_id("01889449930"));
         // a prefix whose first check digit would be 10 has no valid completion
         assert_eq!(complete_national_id("018894498"), None);

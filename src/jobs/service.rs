@@ -390,3 +390,185 @@ impl JobService {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::{IdpKind, VerifiedIdentity};
+    use crate::jobs::model::{JobKind, JobRequest, Loa};
+
+    const KARI: &str = "13097248022";
+    const OLA: &str = "01889449930";
+
+    async fn service(dir: &std::path::Path) -> (JobService, String) {
+        let store = Store::connect(&format!("sqlite://{}/t.db", dir.display()), 4)
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let org = store
+            .create_org("991825827", "Org", OffsetDateTime::now_utc())
+            .await
+            .unwrap();
+        let blobs = Blobs::local(&dir.join("blobs")).unwrap();
+        let limits = Limits {
+            max_signers: 10,
+            default_expires_in_days: 30,
+            max_expires_in_days: 365,
+        };
+        (
+            JobService::new(store, blobs, limits, 10, "http://gw", b"secret"),
+            org.id,
+        )
+    }
+
+    fn identity(nid: &str) -> VerifiedIdentity {
+        VerifiedIdentity {
+            idp: IdpKind::Dev,
+            issuer: "dev".into(),
+            national_id: Some(nid.into()),
+            eidas_id: None,
+            name: nid.into(),
+            date_of_birth: None,
+            loa: Loa::High,
+            auth_time: OffsetDateTime::now_utc(),
+            evidence: None,
+        }
+    }
+
+    async fn new_job(svc: &JobService, org: &str, now: OffsetDateTime) -> Job {
+        let req: JobRequest = serde_json::from_value(serde_json::json!({
+            "title": "T", "kind": "portal",
+            "signers": [{"national_id": KARI}, {"national_id": OLA}]
+        }))
+        .unwrap();
+        let valid = req.validate(svc.limits()).unwrap();
+        assert_eq!(valid.kind, JobKind::Portal);
+        let doc = IncomingDocument {
+            filename: Some("a.pdf".into()),
+            title: None,
+            bytes: Bytes::from_static(b"%PDF-1.7 test"),
+            pages: 1,
+        };
+        svc.create(org, valid, vec![doc], now).await.unwrap().job
+    }
+
+    #[tokio::test]
+    async fn scheduler_expiry_ends_only_overdue_jobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, org) = service(dir.path()).await;
+        let now = OffsetDateTime::now_utc();
+        let job = new_job(&svc, &org, now).await;
+        assert_eq!(svc.expire_due(now + Duration::days(29)).await.unwrap(), 0);
+        assert_eq!(svc.expire_due(now + Duration::days(31)).await.unwrap(), 1);
+        let j = svc.get(&org, &job.id).await.unwrap();
+        assert_eq!(j.status, JobStatus::Expired);
+        assert!(j.signers.iter().all(|s| s.status == SignerStatus::Expired));
+        // Idempotent: nothing left to expire.
+        assert_eq!(svc.expire_due(now + Duration::days(40)).await.unwrap(), 0);
+        let kinds: Vec<String> = svc
+            .store()
+            .job_events(&job.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(kinds, ["job_created", "job_expired"]);
+    }
+
+    #[tokio::test]
+    async fn concurrent_last_signatures_enqueue_sealing_exactly_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, org) = service(dir.path()).await;
+        let now = OffsetDateTime::now_utc();
+        let job = new_job(&svc, &org, now).await;
+        let (a, b) = (identity(KARI), identity(OLA));
+        let (r1, r2) = tokio::join!(
+            svc.sign(&job.id, &job.signers[0].id, &a, None, None, now),
+            svc.sign(&job.id, &job.signers[1].id, &b, None, None, now),
+        );
+        r1.unwrap();
+        r2.unwrap();
+        assert_eq!(svc.store().seal_queue_len().await.unwrap(), 1);
+        let all_signed = svc
+            .store()
+            .job_events(&job.id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == "job_all_signed")
+            .count();
+        assert_eq!(all_signed, 1);
+        // Signing twice is refused, and so is cancelling a fully signed job.
+        assert!(matches!(
+            svc.sign(&job.id, &job.signers[0].id, &a, None, None, now)
+                .await,
+            Err(JobError::Refused(Refusal::SignerNotWaiting(
+                SignerStatus::Signed
+            )))
+        ));
+        assert!(matches!(
+            svc.cancel(&org, &job.id, now).await,
+            Err(JobError::Refused(Refusal::AlreadySigned))
+        ));
+    }
+
+    #[tokio::test]
+    async fn audit_chain_detects_tampering() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, org) = service(dir.path()).await;
+        let now = OffsetDateTime::now_utc();
+        let job = new_job(&svc, &org, now).await;
+        svc.sign(
+            &job.id,
+            &job.signers[0].id,
+            &identity(KARI),
+            None,
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(svc.store().verify_audit_chain(&org).await.unwrap(), 3);
+        // Rewrite history behind the gateway's back: the chain no longer verifies.
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}/t.db", dir.path().display()))
+            .await
+            .unwrap();
+        sqlx::query(
+            "UPDATE events SET data = '{\"status\":\"rejected\"}' WHERE kind = 'signer_signed'",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let err = svc.store().verify_audit_chain(&org).await.unwrap_err();
+        assert!(
+            err.to_string().contains("audit hash mismatch at event 3"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn signing_tokens_resolve_and_reject_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, org) = service(dir.path()).await;
+        let job = new_job(&svc, &org, OffsetDateTime::now_utc()).await;
+        let token = svc.signing_token(&job.signers[1].id);
+        let (j, sid) = svc.by_token(&token).await.unwrap();
+        assert_eq!(
+            (j.id.as_str(), sid.as_str()),
+            (job.id.as_str(), job.signers[1].id.as_str())
+        );
+        assert!(svc.signing_url(&job.signers[1]).ends_with(&token));
+        for bad in ["", "x", "../../etc/passwd", &"A".repeat(65), &token[1..]] {
+            assert!(
+                matches!(svc.by_token(bad).await, Err(JobError::NotFound)),
+                "{bad}"
+            );
+        }
+        // Another organisation cannot read the job.
+        assert!(matches!(
+            svc.get("someone-else", &job.id).await,
+            Err(JobError::NotFound)
+        ));
+    }
+}

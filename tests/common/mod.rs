@@ -214,7 +214,10 @@ pub fn api_client() -> reqwest::Client {
 pub fn browser() -> reqwest::Client {
     install_crypto();
     let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::ACCEPT_LANGUAGE, "en-GB,en;q=0.9".parse().unwrap());
+    headers.insert(
+        reqwest::header::ACCEPT_LANGUAGE,
+        "en-GB,en;q=0.9".parse().unwrap(),
+    );
     reqwest::Client::builder()
         .default_headers(headers)
         .cookie_store(true)
