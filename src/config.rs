@@ -238,12 +238,15 @@ mod tests {
     use super::*;
 
     fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        // Figment's Env reads the process environment; use a unique prefix per test instead.
-        let prefix = format!("SGTEST{}__", std::process::id());
+        // Figment's Env reads the process environment, shared by tests running in parallel:
+        // each call gets its own prefix.
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let prefix = format!("SGTEST{}X{n}__", std::process::id());
         let mut set = Vec::new();
         for (k, v) in vars {
             let key = format!("{prefix}{k}");
-            // SAFETY: tests in this module use a per-process unique prefix; nothing else reads it.
+            // SAFETY: the variable has a prefix unique to this call; nothing else reads it.
             unsafe { std::env::set_var(&key, v) };
             set.push(key);
         }

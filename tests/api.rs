@@ -175,12 +175,7 @@ async fn problems_have_stable_types() {
         .unwrap();
     problem(r, 415, "unsupported-media-type").await;
     // Unknown job ids and unknown routes.
-    let r = api_client()
-        .get(format!("{}/api/v1/jobs/not-a-uuid", server.base))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
+    let r = get(&server, &key, "/api/v1/jobs/not-a-uuid").await;
     problem(r, 404, "not-found").await;
     let r = api_client()
         .get(format!("{}/api/v1/nothing-here", server.base))
@@ -190,15 +185,7 @@ async fn problems_have_stable_types() {
     problem(r, 404, "not-found").await;
 
     // Nothing of the refused requests became a job.
-    let list: serde_json::Value = api_client()
-        .get(format!("{}/api/v1/jobs", server.base))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = get_json(&server, &key, "/api/v1/jobs").await;
     assert_eq!(list["jobs"].as_array().unwrap().len(), 0);
 }
 
@@ -222,12 +209,7 @@ async fn organisations_see_only_their_own_jobs() {
         format!("/api/v1/jobs/{id}"),
         format!("/api/v1/jobs/{id}/pades"),
     ] {
-        let r = api_client()
-            .get(format!("{}{path}", server.base))
-            .bearer_auth(&key_b)
-            .send()
-            .await
-            .unwrap();
+        let r = get(&server, &key_b, &path).await;
         problem(r, 404, "not-found").await;
     }
     let r = api_client()
@@ -237,25 +219,9 @@ async fn organisations_see_only_their_own_jobs() {
         .await
         .unwrap();
     problem(r, 404, "not-found").await;
-    let list: serde_json::Value = api_client()
-        .get(format!("{}/api/v1/jobs", server.base))
-        .bearer_auth(&key_b)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = get_json(&server, &key_b, "/api/v1/jobs").await;
     assert!(list["jobs"].as_array().unwrap().is_empty());
-    let feed: serde_json::Value = api_client()
-        .get(format!("{}/api/v1/events", server.base))
-        .bearer_auth(&key_b)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let feed = get_json(&server, &key_b, "/api/v1/events").await;
     assert!(
         feed["events"]
             .as_array()
@@ -288,12 +254,7 @@ async fn organisations_see_only_their_own_jobs() {
     // Revoking B's organisation revokes its keys.
     let out = server.cli(&["org", "revoke", "--orgnr", ORG_B]);
     assert!(out.status.success());
-    let r = api_client()
-        .get(format!("{}/api/v1/jobs", server.base))
-        .bearer_auth(&key_b)
-        .send()
-        .await
-        .unwrap();
+    let r = get(&server, &key_b, "/api/v1/jobs").await;
     problem(r, 401, "unauthenticated").await;
 }
 
@@ -321,15 +282,12 @@ async fn listing_pages_and_event_cursor() {
     let mut seen = Vec::new();
     let mut after = String::new();
     loop {
-        let page: serde_json::Value = api_client()
-            .get(format!("{}/api/v1/jobs?limit=2&after={after}", server.base))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = get_json(
+            &server,
+            &key,
+            &format!("/api/v1/jobs?limit=2&after={after}"),
+        )
+        .await;
         for j in page["jobs"].as_array().unwrap() {
             seen.push(j["id"].as_str().unwrap().to_string());
         }
@@ -340,34 +298,13 @@ async fn listing_pages_and_event_cursor() {
     }
     assert_eq!(seen, ids, "all jobs, in creation order, each once");
 
-    let first: serde_json::Value = api_client()
-        .get(format!("{}/api/v1/events?limit=3", server.base))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let first = get_json(&server, &key, "/api/v1/events?limit=3").await;
     assert_eq!(first["events"].as_array().unwrap().len(), 3);
     let cursor = first["cursor"].as_str().unwrap();
-    let rest: serde_json::Value = api_client()
-        .get(format!("{}/api/v1/events?after={cursor}", server.base))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rest = get_json(&server, &key, &format!("/api/v1/events?after={cursor}")).await;
     // 1 organisation_created + 5 job_created
     assert_eq!(rest["events"].as_array().unwrap().len(), 3);
-    let r = api_client()
-        .get(format!("{}/api/v1/events?after=abc", server.base))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
+    let r = get(&server, &key, "/api/v1/events?after=abc").await;
     problem(r, 400, "malformed-request").await;
 }
 

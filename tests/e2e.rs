@@ -48,12 +48,7 @@ async fn full_flow(db: Db) {
     let id = job["id"].as_str().unwrap().to_string();
 
     // The PAdES does not exist before completion.
-    let early = api_client()
-        .get(format!("{}/api/v1/jobs/{id}/pades", server.base))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
+    let early = get(&server, &key, &format!("/api/v1/jobs/{id}/pades")).await;
     assert_eq!(early.status(), 409);
 
     // A stranger logging in with the first signer's link is refused and nothing is signed.
@@ -89,12 +84,7 @@ async fn full_flow(db: Db) {
     );
     assert!(done["pades_url"].as_str().unwrap().ends_with("/pades"));
 
-    let pdf = api_client()
-        .get(format!("{}/api/v1/jobs/{id}/pades", server.base))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
+    let pdf = get(&server, &key, &format!("/api/v1/jobs/{id}/pades")).await;
     assert_eq!(pdf.status(), 200);
     assert_eq!(pdf.headers()["content-type"], "application/pdf");
     let bytes = pdf.bytes().await.unwrap();
@@ -130,15 +120,7 @@ async fn full_flow(db: Db) {
     assert!(!ok, "pyHanko accepted a tampered PDF:\n{report}");
 
     // The event feed tells the whole story in order, and the audit chain verifies.
-    let feed: serde_json::Value = api_client()
-        .get(format!("{}/api/v1/events?after=0", server.base))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let feed = get_json(&server, &key, "/api/v1/events?after=0").await;
     let kinds: Vec<&str> = feed["events"]
         .as_array()
         .unwrap()
@@ -207,15 +189,7 @@ async fn kill9_between_last_signature_and_sealing() {
     let done = wait_for_job(&server, &key, &id, |j| j["status"] == "completed").await;
     assert_eq!(done["status"], "completed");
 
-    let feed: serde_json::Value = api_client()
-        .get(format!("{}/api/v1/events", server.base))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let feed = get_json(&server, &key, "/api/v1/events").await;
     let completed = feed["events"]
         .as_array()
         .unwrap()
@@ -223,12 +197,8 @@ async fn kill9_between_last_signature_and_sealing() {
         .filter(|e| e["kind"] == "job_completed")
         .count();
     assert_eq!(completed, 1, "sealed exactly once: {feed}");
-    let pdf = api_client()
-        .get(format!("{}/api/v1/jobs/{id}/pades", server.base))
-        .bearer_auth(&key)
-        .send()
+    let pdf = get(&server, &key, &format!("/api/v1/jobs/{id}/pades"))
         .await
-        .unwrap()
         .bytes()
         .await
         .unwrap();

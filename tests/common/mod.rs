@@ -303,6 +303,21 @@ pub fn job_form(job: serde_json::Value, docs: &[(&str, Vec<u8>)]) -> reqwest::mu
     form
 }
 
+/// `GET base+path` as the organisation holding `key`; the response as JSON.
+pub async fn get_json(server: &Server, key: &str, path: &str) -> serde_json::Value {
+    get(server, key, path).await.json().await.unwrap()
+}
+
+/// `GET base+path` as the organisation holding `key`.
+pub async fn get(server: &Server, key: &str, path: &str) -> reqwest::Response {
+    api_client()
+        .get(format!("{}{path}", server.base))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+}
+
 pub async fn create_job(
     server: &Server,
     key: &str,
@@ -415,15 +430,7 @@ pub async fn wait_for_job<F: Fn(&serde_json::Value) -> bool>(
 ) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let j: serde_json::Value = api_client()
-            .get(format!("{}/api/v1/jobs/{id}", server.base))
-            .bearer_auth(key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let j = get_json(server, key, &format!("/api/v1/jobs/{id}")).await;
         if pred(&j) {
             return j;
         }
