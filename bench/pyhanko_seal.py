@@ -6,9 +6,15 @@ from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 bench_dir, seconds = sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else 5.0
+# seal-chain.pem is leaf first, root last; pyHanko wants the leaf on its own.
+chain = open(f"{bench_dir}/keys/seal-chain.pem").read()
+end = "-----END CERTIFICATE-----"
+leaf = chain[: chain.index(end) + len(end)] + "\n"
+open(f"{bench_dir}/keys/seal-leaf.pem", "w").write(leaf)
 signer = signers.SimpleSigner.load(
-    f"{bench_dir}/keys/seal.key", f"{bench_dir}/keys/seal-chain.pem",
+    f"{bench_dir}/keys/seal.key", f"{bench_dir}/keys/seal-leaf.pem",
     ca_chain_files=(f"{bench_dir}/keys/dev-root-ca.pem",))
+assert signer is not None, "pyHanko could not load the key"
 data = open(f"{bench_dir}/input-100k.pdf", "rb").read()
 meta = PdfSignatureMetadata(field_name="Seal", subfilter=fields.SigSeedSubFilter.PADES)
 

@@ -374,6 +374,20 @@ pub async fn serve(cfg: Config) -> Result<()> {
         )));
     }
     tasks.push(tokio::spawn(expiry_scheduler(state.clone(), rx.clone())));
+    let n = &state.config.notify;
+    let webhooks = crate::notify::webhook::WebhookSettings {
+        timeout: n.webhook_timeout,
+        max_attempts: n.webhook_max_attempts.max(1),
+        allow_private_destinations: state.config.allow_private_webhooks(),
+        poll_interval: n.webhook_poll_interval,
+    };
+    for _ in 0..n.webhook_workers {
+        tasks.push(tokio::spawn(crate::notify::webhook::run(
+            state.jobs.store().clone(),
+            webhooks.clone(),
+            rx.clone(),
+        )));
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;

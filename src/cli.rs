@@ -79,6 +79,11 @@ enum OrgCommand {
         #[arg(long)]
         orgnr: String,
     },
+    /// Print the secret that signs the organisation's webhooks (Signgate-Signature header).
+    WebhookSecret {
+        #[arg(long)]
+        orgnr: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -190,6 +195,13 @@ async fn run(cmd: Command, mut cfg: Config) -> Result<()> {
                         "{}",
                         crate::http::auth::issue_api_key(&store, &org, now).await?
                     );
+                }
+                OrgCommand::WebhookSecret { orgnr } => {
+                    let org = store
+                        .org_by_orgnr(&orgnr)
+                        .await?
+                        .with_context(|| format!("no organisation {orgnr}"))?;
+                    println!("{}", store.webhook_secret(&org.id).await?);
                 }
                 OrgCommand::Revoke { orgnr } => {
                     if !store.revoke_org(&orgnr, now).await? {

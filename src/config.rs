@@ -43,6 +43,7 @@ pub struct Config {
     pub keys: KeysConfig,
     pub jobs: JobsConfig,
     pub sealing: SealingConfig,
+    pub notify: NotifyConfig,
     pub dev_idp: DevIdpConfig,
     pub log: LogConfig,
 }
@@ -101,6 +102,18 @@ pub struct SealingConfig {
     pub poll_interval: Duration,
     #[serde(with = "humantime_serde")]
     pub lease: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    pub webhook_workers: usize,
+    #[serde(with = "humantime_serde")]
+    pub webhook_timeout: Duration,
+    pub webhook_max_attempts: i64,
+    #[serde(with = "humantime_serde")]
+    pub webhook_poll_interval: Duration,
+    pub allow_private_destinations: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -215,6 +228,13 @@ impl Config {
     /// Whether cookies must carry `Secure` (everywhere but plain-http development).
     pub fn secure_cookies(&self) -> bool {
         self.profile == Profile::Production || url_scheme(&self.server.public_url) == Some("https")
+    }
+
+    /// Whether webhooks may go to private/loopback addresses (default: only in dev).
+    pub fn allow_private_webhooks(&self) -> bool {
+        self.notify
+            .allow_private_destinations
+            .unwrap_or(self.profile == Profile::Dev)
     }
 
     /// The public base URL without a trailing slash.

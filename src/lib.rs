@@ -11,4 +11,6 @@ pub mod config;
 pub mod http;
 pub mod identity;
 pub mod jobs;
+pub mod notify;
 pub mod sealing;
+pub mod trust;

@@ -75,6 +75,27 @@ pub struct NewEvent {
     pub signer_id: Option<String>,
     pub kind: String,
     pub data: serde_json::Value,
+    /// Deliver this event to the job's callback URL as well (outbox row, same transaction).
+    pub webhook: Option<String>,
+}
+
+/// A webhook delivery leased by a notify worker.
+#[derive(Debug, Clone)]
+pub struct WebhookDelivery {
+    pub org_id: String,
+    pub seq: i64,
+    pub url: String,
+    pub attempts: i64,
+    pub event: EventRecord,
+    pub secret: Option<String>,
+}
+
+/// What happened to one webhook delivery attempt.
+#[derive(Debug, Clone, Copy)]
+pub enum WebhookOutcome<'a> {
+    Delivered,
+    Retry { at: OffsetDateTime, error: &'a str },
+    GiveUp { error: &'a str },
 }
 
 #[derive(Debug, Clone)]
@@ -272,16 +293,20 @@ impl Store {
     ) -> Result<Org, StoreError> {
         let id = uuid::Uuid::now_v7().to_string();
         let genesis = sha256_hex(&[b"signgate-audit-genesis", id.as_bytes()]);
+        let mut secret = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut secret)
+            .map_err(|_| StoreError::Corrupt("no randomness".into()))?;
         let mut tx = self.begin_write().await?;
         let r = sqlx::query(
-            "INSERT INTO organisations (id, orgnr, name, created_at, event_seq, audit_head) \
-             VALUES ($1, $2, $3, $4, 0, $5)",
+            "INSERT INTO organisations (id, orgnr, name, created_at, event_seq, audit_head, \
+             webhook_secret) VALUES ($1, $2, $3, $4, 0, $5, $6)",
         )
         .bind(&id)
         .bind(orgnr)
         .bind(name)
         .bind(to_ms(now))
         .bind(&genesis)
+        .bind(hex::encode(secret))
         .execute(&mut *tx)
         .await;
         if let Err(e) = r {
@@ -300,6 +325,7 @@ impl Store {
                 signer_id: None,
                 kind: "organisation_created".into(),
                 data: serde_json::json!({"orgnr": orgnr, "name": name}),
+                webhook: None,
             }],
         )
         .await?;
@@ -371,6 +397,7 @@ impl Store {
                 signer_id: None,
                 kind: "organisation_revoked".into(),
                 data: serde_json::json!({"orgnr": orgnr}),
+                webhook: None,
             }],
         )
         .await?;
@@ -747,6 +774,114 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
+    // ---------------------------------------------------------------- webhooks
+
+    /// The organisation's webhook signing secret (hex), created on first use.
+    pub async fn webhook_secret(&self, org_id: &str) -> Result<String, StoreError> {
+        let mut fresh = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut fresh)
+            .map_err(|_| StoreError::Corrupt("no randomness".into()))?;
+        sqlx::query(
+            "UPDATE organisations SET webhook_secret = $1 WHERE id = $2 AND webhook_secret IS NULL",
+        )
+        .bind(hex::encode(fresh))
+        .bind(org_id)
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query("SELECT webhook_secret FROM organisations WHERE id = $1")
+            .bind(org_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("webhook_secret")?)
+    }
+
+    /// Leases the next due webhook delivery.
+    pub async fn claim_webhook(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<WebhookDelivery>, StoreError> {
+        let until = to_ms(now) + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
+        let sql = match self.dialect {
+            Dialect::Postgres => {
+                "UPDATE webhook_outbox SET lease_until = $1, attempts = attempts + 1 \
+                 WHERE (org_id, seq) = (SELECT org_id, seq FROM webhook_outbox \
+                 WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $2 \
+                 AND lease_until <= $2 ORDER BY next_attempt_at, seq LIMIT 1 \
+                 FOR UPDATE SKIP LOCKED) AND lease_until <= $2 \
+                 RETURNING org_id, seq, url, attempts"
+            }
+            Dialect::Sqlite => {
+                "UPDATE webhook_outbox SET lease_until = $1, attempts = attempts + 1 \
+                 WHERE (org_id, seq) = (SELECT org_id, seq FROM webhook_outbox \
+                 WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $2 \
+                 AND lease_until <= $2 ORDER BY next_attempt_at, seq LIMIT 1) \
+                 AND lease_until <= $2 \
+                 RETURNING org_id, seq, url, attempts"
+            }
+        };
+        let Some(row) = sqlx::query(sql)
+            .bind(until)
+            .bind(to_ms(now))
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let org_id: String = row.try_get("org_id")?;
+        let seq: i64 = row.try_get("seq")?;
+        let ev = sqlx::query(
+            "SELECT seq, job_id, signer_id, kind, data, at, hash FROM events \
+             WHERE org_id = $1 AND seq = $2",
+        )
+        .bind(&org_id)
+        .bind(seq)
+        .fetch_one(&self.pool)
+        .await?;
+        let secret = sqlx::query("SELECT webhook_secret FROM organisations WHERE id = $1")
+            .bind(&org_id)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("webhook_secret")?;
+        Ok(Some(WebhookDelivery {
+            url: row.try_get("url")?,
+            attempts: row.try_get("attempts")?,
+            event: event_from_row(&ev)?,
+            org_id,
+            seq,
+            secret,
+        }))
+    }
+
+    /// Records the outcome of a delivery attempt: delivered, retry at a time, or given up.
+    pub async fn webhook_outcome(
+        &self,
+        org_id: &str,
+        seq: i64,
+        outcome: WebhookOutcome<'_>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (delivered, failed, next, error) = match outcome {
+            WebhookOutcome::Delivered => (Some(to_ms(now)), None, 0, None),
+            WebhookOutcome::Retry { at, error } => (None, None, to_ms(at), Some(error)),
+            WebhookOutcome::GiveUp { error } => (None, Some(to_ms(now)), 0, Some(error)),
+        };
+        sqlx::query(
+            "UPDATE webhook_outbox SET delivered_at = $1, failed_at = $2, \
+             next_attempt_at = CASE WHEN $3 > 0 THEN $3 ELSE next_attempt_at END, \
+             last_error = $4, lease_until = 0 WHERE org_id = $5 AND seq = $6",
+        )
+        .bind(delivered)
+        .bind(failed)
+        .bind(next)
+        .bind(error)
+        .bind(org_id)
+        .bind(seq)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     // ---------------------------------------------------------------- events / audit
 
     pub async fn events_after(
@@ -894,6 +1029,18 @@ async fn append_events(
         .bind(&hash)
         .execute(&mut **tx)
         .await?;
+        if let Some(url) = &ev.webhook {
+            sqlx::query(
+                "INSERT INTO webhook_outbox (org_id, seq, url, attempts, next_attempt_at, \
+                 lease_until) VALUES ($1, $2, $3, 0, $4, 0)",
+            )
+            .bind(org_id)
+            .bind(seq)
+            .bind(url)
+            .bind(at)
+            .execute(&mut **tx)
+            .await?;
+        }
         prev = hash;
     }
     sqlx::query("UPDATE organisations SET audit_head = $1 WHERE id = $2")

@@ -110,6 +110,7 @@ fn event(job: &Job, signer_id: Option<&str>, kind: &str, data: serde_json::Value
         signer_id: signer_id.map(str::to_string),
         kind: kind.to_string(),
         data,
+        webhook: job.callback_url.clone(),
     }
 }
 

@@ -205,6 +205,7 @@ impl JobService {
                 "signers": job.signers.len(),
                 "documents": job.documents.len(),
             }),
+            webhook: job.callback_url.clone(),
         };
         self.store
             .insert_job(
