@@ -45,7 +45,12 @@ pub enum Dialect {
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
+    /// SQLite has one writer at a time; writers queue here (fairly, without sleeping) instead
+    /// of in SQLite's busy handler, whose backoff sleeps are what a p99 latency would show.
+    write_gate: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
+
+type WriteGate = Option<tokio::sync::OwnedMutexGuard<()>>;
 
 #[derive(Debug, Clone)]
 pub struct Org {
@@ -257,7 +262,13 @@ impl Store {
             });
         }
         let pool = opts.connect(&url).await?;
-        Ok(Store { pool, dialect })
+        let write_gate =
+            (dialect == Dialect::Sqlite).then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Store {
+            pool,
+            dialect,
+            write_gate,
+        })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -274,13 +285,26 @@ impl Store {
         Ok(())
     }
 
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
-        Ok(match self.dialect {
+    /// Waits for this process's turn to write (SQLite only; PostgreSQL locks rows itself).
+    async fn gate(&self) -> WriteGate {
+        match &self.write_gate {
+            Some(g) => Some(g.clone().lock_owned().await),
+            None => None,
+        }
+    }
+
+    /// A write transaction and the gate guard that must outlive it.
+    async fn begin_write(
+        &self,
+    ) -> Result<(WriteGate, sqlx::Transaction<'static, sqlx::Any>), StoreError> {
+        let gate = self.gate().await;
+        let tx = match self.dialect {
             // Take the write lock up front: a deferred transaction that reads, then writes,
             // can fail with SQLITE_BUSY when another writer got there first.
             Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Dialect::Postgres => self.pool.begin().await?,
-        })
+        };
+        Ok((gate, tx))
     }
 
     // ---------------------------------------------------------------- organisations
@@ -296,7 +320,7 @@ impl Store {
         let mut secret = [0u8; 32];
         aws_lc_rs::rand::fill(&mut secret)
             .map_err(|_| StoreError::Corrupt("no randomness".into()))?;
-        let mut tx = self.begin_write().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         let r = sqlx::query(
             "INSERT INTO organisations (id, orgnr, name, created_at, event_seq, audit_head, \
              webhook_secret) VALUES ($1, $2, $3, $4, 0, $5, $6)",
@@ -370,7 +394,7 @@ impl Store {
 
     /// Revokes the organisation and all its API keys. Returns false if it was not active.
     pub async fn revoke_org(&self, orgnr: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         let row = sqlx::query(
             "UPDATE organisations SET revoked_at = $1 WHERE orgnr = $2 AND revoked_at IS NULL \
              RETURNING id",
@@ -412,6 +436,7 @@ impl Store {
         secret_hash: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
+        let _gate = self.gate().await;
         sqlx::query(
             "INSERT INTO api_keys (id, org_id, secret_hash, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -453,7 +478,7 @@ impl Store {
         let job = rec.job;
         let redirect =
             serde_json::to_string(&job.redirect).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut tx = self.begin_write().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO jobs (id, org_id, title, kind, status, required_loa, reference, \
              callback_url, redirect_json, created_at, expires_at, version) \
@@ -632,7 +657,7 @@ impl Store {
     /// Applies a decided transition atomically. `Conflict` when the job moved since it was read
     /// or a signer is no longer in the expected status.
     pub async fn apply(&self, t: &Transition, now: OffsetDateTime) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         let r = sqlx::query(
             "UPDATE jobs SET version = version + 1, \
              status = CASE WHEN $1 = '' THEN status ELSE $1 END, \
@@ -721,6 +746,7 @@ impl Store {
         now: OffsetDateTime,
         lease: Duration,
     ) -> Result<Option<(String, i64)>, StoreError> {
+        let _gate = self.gate().await;
         let until = to_ms(now) + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
         let sql = match self.dialect {
             Dialect::Postgres => {
@@ -754,6 +780,7 @@ impl Store {
         error: &str,
         retry_at: OffsetDateTime,
     ) -> Result<(), StoreError> {
+        let _gate = self.gate().await;
         sqlx::query(
             "UPDATE seal_queue SET lease_until = $1, last_error = $2, lease_owner = NULL \
              WHERE job_id = $3 AND lease_owner = $4",
@@ -778,6 +805,7 @@ impl Store {
 
     /// The organisation's webhook signing secret (hex), created on first use.
     pub async fn webhook_secret(&self, org_id: &str) -> Result<String, StoreError> {
+        let _gate = self.gate().await;
         let mut fresh = [0u8; 32];
         aws_lc_rs::rand::fill(&mut fresh)
             .map_err(|_| StoreError::Corrupt("no randomness".into()))?;
@@ -801,6 +829,7 @@ impl Store {
         now: OffsetDateTime,
         lease: Duration,
     ) -> Result<Option<WebhookDelivery>, StoreError> {
+        let _gate = self.gate().await;
         let until = to_ms(now) + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
         let sql = match self.dialect {
             Dialect::Postgres => {
@@ -861,6 +890,7 @@ impl Store {
         outcome: WebhookOutcome<'_>,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
+        let _gate = self.gate().await;
         let (delivered, failed, next, error) = match outcome {
             WebhookOutcome::Delivered => (Some(to_ms(now)), None, 0, None),
             WebhookOutcome::Retry { at, error } => (None, None, to_ms(at), Some(error)),
