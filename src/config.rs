@@ -44,6 +44,7 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub sealing: SealingConfig,
     pub notify: NotifyConfig,
+    pub trust: TrustConfig,
     pub dev_idp: DevIdpConfig,
     pub log: LogConfig,
 }
@@ -102,6 +103,20 @@ pub struct SealingConfig {
     pub poll_interval: Duration,
     #[serde(with = "humantime_serde")]
     pub lease: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustConfig {
+    pub lotl_url: String,
+    pub oj_url: String,
+    pub anchors_file: Option<PathBuf>,
+    #[serde(with = "humantime_serde")]
+    pub refresh_interval: Duration,
+    pub store_dir: PathBuf,
+    pub use_expired_lists: bool,
+    pub use_invalid_lists: bool,
+    pub include_mra: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -273,3 +273,56 @@ async fn direct_job_redirects_to_completion_url() {
     );
     assert!(out.body.contains("status=signed"), "{}", out.body);
 }
+
+/// Two replicas with sealing workers on one PostgreSQL database race for the same queue:
+/// every job is sealed exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn replicas_seal_each_job_exactly_once_on_postgres() {
+    let first = Server::start(Db::Postgres, &[("SIGNGATE__SEALING__WORKERS", "2")]).await;
+    let second = first.replica(&[("SIGNGATE__SEALING__WORKERS", "2")]);
+    let key = first.org_add(ORG, "Demo kommune");
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let server = if i % 2 == 0 { &first } else { &second };
+        let resp = create_job(
+            server,
+            &key,
+            json!({"title": format!("Avtale {i}"), "kind": "portal", "signers": [{"national_id": KARI}]}),
+            &[("a.pdf", sample_pdf("Avtale", 1))],
+        )
+        .await;
+        assert_eq!(resp.status(), 201);
+        let job: serde_json::Value = resp.json().await.unwrap();
+        let done = walk_ceremony(&first.base, &signing_url(&job, 0), KARI, "sign").await;
+        assert_eq!(done.status, 200, "{}", done.body);
+        ids.push(job["id"].as_str().unwrap().to_string());
+    }
+    for id in &ids {
+        wait_for_job(&second, &key, id, |j| j["status"] == "completed").await;
+    }
+    let feed = get_json(&first, &key, "/api/v1/events?limit=1000").await;
+    for id in &ids {
+        let completed = feed["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "job_completed" && e["job_id"] == id.as_str())
+            .count();
+        assert_eq!(completed, 1, "job {id} sealed once");
+    }
+    let audit = first.cli(&["audit", "verify", "--orgnr", ORG]);
+    assert!(
+        audit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&audit.stderr)
+    );
+    let pdf = get(&second, &key, &format!("/api/v1/jobs/{}/pades", ids[0]))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let path = first.dir.join("replica.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    let (ok, report) = pyhanko_validate(&path, &first.root_ca_pem());
+    assert!(ok, "{report}");
+}

@@ -109,6 +109,31 @@ impl Server {
         s
     }
 
+    /// Another gateway process on the same database, blob store and keys (a scaled-out
+    /// replica behind a load balancer), on its own port.
+    pub fn replica(&self, extra: &[(&str, &str)]) -> Server {
+        let port = free_port();
+        let mut env = self.env.clone();
+        env.retain(|(k, _)| k != "SIGNGATE__SERVER__LISTEN");
+        env.push((
+            "SIGNGATE__SERVER__LISTEN".into(),
+            format!("127.0.0.1:{port}"),
+        ));
+        for (k, v) in extra {
+            env.retain(|(ek, _)| ek != k);
+            env.push(((*k).into(), (*v).into()));
+        }
+        let mut s = Server {
+            child: None,
+            base: format!("http://127.0.0.1:{port}"),
+            dir: self.dir.clone(),
+            _tmp: None,
+            env,
+        };
+        s.boot();
+        s
+    }
+
     pub fn command(&self) -> Command {
         let mut c = Command::new(BIN);
         c.current_dir(&self.dir);
