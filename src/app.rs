@@ -131,6 +131,34 @@ fn derive(secret: &[u8], label: &str) -> Vec<u8> {
     hmac::sign(&key, label.as_bytes()).as_ref().to_vec()
 }
 
+/// The OJ anchors and loading policy the configuration asks for.
+pub fn trust_setup(
+    cfg: &Config,
+) -> Result<(
+    crate::trust::anchors::OjAnchors,
+    crate::trust::load::LoadOptions,
+)> {
+    use crate::trust::{anchors, load::LoadOptions};
+    let t = &cfg.trust;
+    let anchors = match &t.anchors_file {
+        Some(f) => anchors::from_pem_file(f, &t.oj_url)
+            .with_context(|| format!("loading LOTL anchors {}", f.display()))?,
+        None => anchors::for_oj_url(&t.oj_url).with_context(|| {
+            format!(
+                "no shipped LOTL signer set for trust.oj_url {:?}; set trust.anchors_file",
+                t.oj_url
+            )
+        })?,
+    };
+    let opts = LoadOptions {
+        use_expired: t.use_expired_lists,
+        use_invalid: t.use_invalid_lists,
+        include_mra: t.include_mra,
+        ..LoadOptions::default()
+    };
+    Ok((anchors, opts))
+}
+
 /// Everything a running gateway needs.
 pub struct Services {
     pub state: AppState,

@@ -56,6 +56,52 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// EU trusted lists: the LOTL, its pivots and the national lists.
+    Trust {
+        #[command(subcommand)]
+        command: TrustCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TrustCommand {
+    /// Verify and store the trusted lists (offline from a directory with --from-dir).
+    Refresh {
+        /// Load every XML file in DIR: the LOTL, its pivots and national lists (matched to
+        /// the LOTL's pointers by territory, pivots by sequence number).
+        #[arg(long)]
+        from_dir: Option<PathBuf>,
+        /// Further directories searched for pivot LOTLs.
+        #[arg(long)]
+        pivot_dir: Vec<PathBuf>,
+        /// Validation time (RFC 3339); default now.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Show the stored lists and their status (re-verified from the store).
+    Show {
+        #[arg(long)]
+        territory: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// List every trust service instead of the lists.
+        #[arg(long)]
+        services: bool,
+        /// Evaluate at this time (RFC 3339); default: the time of the last refresh.
+        #[arg(long)]
+        at: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Json,
+    Text,
+}
+
+fn parse_time(s: &str) -> Result<OffsetDateTime> {
+    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .with_context(|| format!("{s:?} is not an RFC 3339 time"))
 }
 
 #[derive(Subcommand)]
@@ -135,10 +181,23 @@ pub fn main() -> ExitCode {
     match rt.block_on(run(cli.command, cfg)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("signgate: {e:#}");
+            eprintln!("signgate: {}", error_chain(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, skipping a cause whose text the message already contains.
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut msg = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !msg.contains(&c) {
+            msg.push_str(": ");
+            msg.push_str(&c);
+        }
+    }
+    msg
 }
 
 async fn run(cmd: Command, mut cfg: Config) -> Result<()> {
@@ -232,6 +291,7 @@ async fn run(cmd: Command, mut cfg: Config) -> Result<()> {
             );
             Ok(())
         }
+        Command::Trust { command } => trust(command, &cfg, now),
         Command::Audit {
             command: AuditCommand::Verify { orgnr },
         } => {
@@ -242,6 +302,79 @@ async fn run(cmd: Command, mut cfg: Config) -> Result<()> {
                 .with_context(|| format!("no organisation {orgnr}"))?;
             let n = store.verify_audit_chain(&org.id).await?;
             println!("audit chain of {orgnr} intact: {n} events");
+            Ok(())
+        }
+    }
+}
+
+fn trust(cmd: TrustCommand, cfg: &Config, now: OffsetDateTime) -> Result<()> {
+    use crate::trust::{load, store};
+    let (anchors, mut opts) = app::trust_setup(cfg)?;
+    let t = &cfg.trust;
+    match cmd {
+        TrustCommand::Refresh {
+            from_dir,
+            pivot_dir,
+            at,
+        } => {
+            let Some(dir) = from_dir else {
+                bail!(
+                    "online refresh from {} is not available yet; use --from-dir DIR",
+                    t.lotl_url
+                );
+            };
+            let at = at.as_deref().map(parse_time).transpose()?.unwrap_or(now);
+            opts.pivot_dirs = pivot_dir;
+            let state = load::load_dir(&dir, &anchors, &t.lotl_url, at, &opts)?;
+            store::save_verified(&state, &t.store_dir)?;
+            print!("{}", state.report_text());
+            eprintln!("stored in {}", t.store_dir.display());
+            Ok(())
+        }
+        TrustCommand::Show {
+            territory,
+            format,
+            services,
+            at,
+        } => {
+            let at = match at {
+                Some(a) => parse_time(&a)?,
+                None => {
+                    store::read_state(&t.store_dir)
+                        .with_context(|| {
+                            format!(
+                                "no stored trusted lists in {}; run `signgate trust refresh`",
+                                t.store_dir.display()
+                            )
+                        })?
+                        .at
+                }
+            };
+            let (mut state, _) = store::load_store(&t.store_dir, &anchors, &t.lotl_url, at, &opts)?;
+            if let Some(cc) = &territory {
+                state.retain_territory(cc);
+            }
+            match (services, format) {
+                (false, Format::Json) => println!("{}", state.report_json()),
+                (false, Format::Text) => print!("{}", state.report_text()),
+                (true, Format::Json) => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&state.services_report(territory.as_deref()))?
+                ),
+                (true, Format::Text) => {
+                    for r in state.services_report(territory.as_deref()) {
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}\t{}",
+                            r.territory,
+                            r.type_,
+                            r.status,
+                            r.start.date(),
+                            r.provider,
+                            r.name
+                        );
+                    }
+                }
+            }
             Ok(())
         }
     }

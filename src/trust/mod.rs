@@ -2,10 +2,18 @@
 //!
 //! Owns: the ETSI TS 119 612 model and parser (`tsl`), XML canonicalization and XML-DSig
 //! verification (`c14n`, `xmldsig`; the one XML-DSig engine of the crate, re-exported for
-//! XAdES and SAML later), and — as they land — LOTL bootstrap from the Official Journal
-//! anchors, fetching, the on-disk store and the queryable registry.
+//! XAdES and SAML later), LOTL bootstrap from the Official Journal anchors (`anchors`,
+//! `bootstrap`), loading a directory of lists with per-list statuses (`load`, `status`),
+//! the on-disk store (`store`) and the queryable registry (`registry`).
 //! Must not: validate documents (that is `validation`, which asks this module).
 
+pub mod anchors;
+pub mod bootstrap;
 pub mod c14n;
+pub mod cert;
+pub mod load;
+pub mod registry;
+pub mod status;
+pub mod store;
 pub mod tsl;
 pub mod xmldsig;
