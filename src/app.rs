@@ -159,6 +159,31 @@ pub fn trust_setup(
     Ok((anchors, opts))
 }
 
+/// Parameters of an online trust refresh (`signgate trust refresh`, the scheduler).
+pub fn trust_refresh_params(cfg: &Config) -> Result<crate::trust::refresh::RefreshParams> {
+    let (anchors, opts) = trust_setup(cfg)?;
+    let t = &cfg.trust;
+    Ok(crate::trust::refresh::RefreshParams {
+        lotl_url: t.lotl_url.clone(),
+        store_dir: t.store_dir.clone(),
+        limits: crate::trust::fetch::FetchLimits {
+            timeout: t.fetch_timeout,
+            max_bytes: t.max_list_bytes,
+            concurrency: t.fetch_concurrency.max(1),
+        },
+        anchors,
+        opts,
+    })
+}
+
+/// HTTP client for trusted-list downloads.
+pub fn trust_http_client() -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .user_agent(concat!("signgate/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("building the HTTP client")
+}
+
 /// Everything a running gateway needs.
 pub struct Services {
     pub state: AppState,
@@ -360,6 +385,83 @@ async fn expiry_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) 
     }
 }
 
+fn set_trust_status(state: &AppState, f: impl FnOnce(&mut http::TrustRefreshStatus)) {
+    if let Ok(mut t) = state.metrics.trust_refresh.lock() {
+        f(&mut t);
+    }
+}
+
+/// Refreshes the trusted lists every `trust.refresh_interval` (the first run right away
+/// only when the store is empty or older than the interval). Never blocks startup;
+/// failures are logged, counted and shown in `/health`.
+async fn trust_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let every = state
+        .config
+        .trust
+        .refresh_interval
+        .max(Duration::from_secs(1));
+    let store_dir = state.config.trust.store_dir.clone();
+    let saved = crate::trust::store::read_state(&store_dir)
+        .ok()
+        .map(|s| s.saved);
+    set_trust_status(&state, |t| t.last_refresh = saved);
+    let mut wait = saved.map_or(Duration::ZERO, |s| {
+        let age = OffsetDateTime::now_utc() - s;
+        let age = Duration::try_from(age).unwrap_or(Duration::ZERO);
+        every.saturating_sub(age)
+    });
+    let setup =
+        trust_refresh_params(&state.config).and_then(|p| trust_http_client().map(|c| (p, c)));
+    let (params, client) = match setup {
+        Ok(x) => x,
+        Err(e) => {
+            let msg = format!("{e:#}");
+            tracing::error!(error = %msg, "trusted-list refresh disabled");
+            state.metrics.trust_refresh_failures.inc();
+            set_trust_status(&state, |t| t.last_error = Some(msg));
+            return;
+        }
+    };
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        let refresh = crate::trust::refresh::refresh(&client, &params, OffsetDateTime::now_utc());
+        let result = tokio::select! {
+            r = refresh => r,
+            _ = shutdown.changed() => return,
+        };
+        match result {
+            Ok(out) => {
+                tracing::info!(
+                    lotl_sequence = ?out.state.lotl.sequence,
+                    failed_downloads = out.fetch.failures().count(),
+                    kept = out.kept.len(),
+                    "trusted lists refreshed"
+                );
+                for k in &out.kept {
+                    tracing::warn!(territory = %k.territory, sequence = k.sequence, reason = %k.reason, "last good trusted list kept in force");
+                }
+                set_trust_status(&state, |t| {
+                    t.last_refresh = Some(out.stored.saved);
+                    t.last_error = None;
+                });
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                tracing::error!(error = %msg, "trusted-list refresh failed; the stored lists stay in force");
+                state.metrics.trust_refresh_failures.inc();
+                set_trust_status(&state, |t| t.last_error = Some(msg));
+            }
+        }
+        wait = every;
+    }
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -402,6 +504,9 @@ pub async fn serve(cfg: Config) -> Result<()> {
         )));
     }
     tasks.push(tokio::spawn(expiry_scheduler(state.clone(), rx.clone())));
+    if !state.config.trust.refresh_interval.is_zero() {
+        tasks.push(tokio::spawn(trust_scheduler(state.clone(), rx.clone())));
+    }
     let n = &state.config.notify;
     let webhooks = crate::notify::webhook::WebhookSettings {
         timeout: n.webhook_timeout,

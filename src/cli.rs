@@ -65,7 +65,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum TrustCommand {
-    /// Verify and store the trusted lists (offline from a directory with --from-dir).
+    /// Download (or with --from-dir, read), verify and store the trusted lists.
     Refresh {
         /// Load every XML file in DIR: the LOTL, its pivots and national lists (matched to
         /// the LOTL's pointers by territory, pivots by sequence number).
@@ -291,7 +291,7 @@ async fn run(cmd: Command, mut cfg: Config) -> Result<()> {
             );
             Ok(())
         }
-        Command::Trust { command } => trust(command, &cfg, now),
+        Command::Trust { command } => trust(command, &cfg, now).await,
         Command::Audit {
             command: AuditCommand::Verify { orgnr },
         } => {
@@ -307,7 +307,7 @@ async fn run(cmd: Command, mut cfg: Config) -> Result<()> {
     }
 }
 
-fn trust(cmd: TrustCommand, cfg: &Config, now: OffsetDateTime) -> Result<()> {
+async fn trust(cmd: TrustCommand, cfg: &Config, now: OffsetDateTime) -> Result<()> {
     use crate::trust::{load, store};
     let (anchors, mut opts) = app::trust_setup(cfg)?;
     let t = &cfg.trust;
@@ -317,13 +317,40 @@ fn trust(cmd: TrustCommand, cfg: &Config, now: OffsetDateTime) -> Result<()> {
             pivot_dir,
             at,
         } => {
-            let Some(dir) = from_dir else {
-                bail!(
-                    "online refresh from {} is not available yet; use --from-dir DIR",
-                    t.lotl_url
-                );
-            };
             let at = at.as_deref().map(parse_time).transpose()?.unwrap_or(now);
+            let Some(dir) = from_dir else {
+                if !pivot_dir.is_empty() {
+                    bail!("--pivot-dir needs --from-dir");
+                }
+                let params = app::trust_refresh_params(cfg)?;
+                let client = app::trust_http_client()?;
+                let out = crate::trust::refresh::refresh(&client, &params, at).await?;
+                print!("{}", out.state.report_text());
+                for f in out.fetch.failures() {
+                    if let crate::trust::fetch::FetchOutcome::Failed { reason } = &f.outcome {
+                        eprintln!(
+                            "download failed: {} {} {}: {reason}",
+                            f.role, f.territory, f.url
+                        );
+                    }
+                }
+                for k in &out.kept {
+                    eprintln!(
+                        "{}: last good copy seq {} kept in force ({})",
+                        k.territory, k.sequence, k.reason
+                    );
+                }
+                let not_modified = std::iter::once(&out.fetch.lotl)
+                    .chain(&out.fetch.documents)
+                    .filter(|d| d.outcome == crate::trust::fetch::FetchOutcome::NotModified)
+                    .count();
+                eprintln!(
+                    "stored in {} ({} download(s), {not_modified} not modified)",
+                    t.store_dir.display(),
+                    out.fetch.documents.len() + 1
+                );
+                return Ok(());
+            };
             opts.pivot_dirs = pivot_dir;
             let state = load::load_dir(&dir, &anchors, &t.lotl_url, at, &opts)?;
             store::save_verified(&state, &t.store_dir)?;

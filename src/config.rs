@@ -114,6 +114,13 @@ pub struct TrustConfig {
     #[serde(with = "humantime_serde")]
     pub refresh_interval: Duration,
     pub store_dir: PathBuf,
+    /// Whole-request timeout of each list download.
+    #[serde(with = "humantime_serde")]
+    pub fetch_timeout: Duration,
+    /// Largest accepted list (bytes).
+    pub max_list_bytes: u64,
+    /// Downloads in flight at once.
+    pub fetch_concurrency: usize,
     pub use_expired_lists: bool,
     pub use_invalid_lists: bool,
     pub include_mra: bool,

@@ -35,6 +35,20 @@ pub struct Metrics {
     pub seals: Counter,
     pub seal_failures: Counter,
     pub seal_queue: Gauge,
+    /// Failed scheduled trusted-list refreshes.
+    pub trust_refresh_failures: Counter,
+    /// Outcome of the scheduled trusted-list refreshes (shown in `/health`).
+    pub trust_refresh: std::sync::Mutex<TrustRefreshStatus>,
+}
+
+/// Last scheduled trusted-list refresh, for `/health` (`checks.trust`).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct TrustRefreshStatus {
+    /// When the store was last written (or found written at startup).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_refresh: Option<time::OffsetDateTime>,
+    /// Error of the last attempt, `None` when it succeeded.
+    pub last_error: Option<String>,
 }
 
 impl Metrics {
@@ -47,6 +61,8 @@ impl Metrics {
             seals: Counter::default(),
             seal_failures: Counter::default(),
             seal_queue: Gauge::default(),
+            trust_refresh_failures: Counter::default(),
+            trust_refresh: std::sync::Mutex::default(),
         };
         registry.register("jobs_created", "Jobs created", m.jobs_created.clone());
         registry.register(
@@ -64,6 +80,11 @@ impl Metrics {
             "seal_queue_length",
             "Jobs awaiting sealing",
             m.seal_queue.clone(),
+        );
+        registry.register(
+            "trust_refresh_failures",
+            "Failed scheduled trusted-list refreshes",
+            m.trust_refresh_failures.clone(),
         );
         Metrics { registry, ..m }
     }
@@ -120,6 +141,12 @@ async fn health(State(state): State<AppState>) -> Response {
     let blobs = state.jobs.blobs().ping().await;
     let queue = state.jobs.store().seal_queue_len().await.ok();
     let ok = db.is_ok() && blobs.is_ok();
+    let trust = state
+        .metrics
+        .trust_refresh
+        .lock()
+        .map(|t| t.clone())
+        .unwrap_or_default();
     let body = serde_json::json!({
         "status": if ok { "ok" } else { "degraded" },
         "profile": state.config.profile,
@@ -128,6 +155,7 @@ async fn health(State(state): State<AppState>) -> Response {
             "database": if db.is_ok() { "ok" } else { "failing" },
             "blobs": if blobs.is_ok() { "ok" } else { "failing" },
             "seal_queue": queue,
+            "trust": trust,
         }
     });
     let status = if ok {

@@ -4,14 +4,16 @@
 //! verification (`c14n`, `xmldsig`; the one XML-DSig engine of the crate, re-exported for
 //! XAdES and SAML later), LOTL bootstrap from the Official Journal anchors (`anchors`,
 //! `bootstrap`), loading a directory of lists with per-list statuses (`load`, `status`),
-//! the on-disk store (`store`) and the queryable registry (`registry`).
+//! the on-disk store (`store`), downloading (`fetch`) and the online refresh (`refresh`) and the queryable registry (`registry`).
 //! Must not: validate documents (that is `validation`, which asks this module).
 
 pub mod anchors;
 pub mod bootstrap;
 pub mod c14n;
 pub mod cert;
+pub mod fetch;
 pub mod load;
+pub mod refresh;
 pub mod registry;
 pub mod status;
 pub mod store;

@@ -93,6 +93,8 @@ impl Server {
                 format!("http://127.0.0.1:{port}"),
             ),
             ("SIGNGATE__SEALING__POLL_INTERVAL".into(), "100ms".into()),
+            // No trusted-list downloads from the tests' servers.
+            ("SIGNGATE__TRUST__REFRESH_INTERVAL".into(), "0s".into()),
         ];
         for (k, v) in extra {
             env.retain(|(ek, _)| ek != k);

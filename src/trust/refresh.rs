@@ -1,0 +1,248 @@
+//! Online refresh of the trust store: fetch → load → keep last good copies → save.
+//!
+//! Owns: the orchestration only. The staging directory (a fresh temporary directory
+//! next to the store, removed afterwards), the "last good copy stays in force" rule for
+//! national lists, the LOTL rollback guard, and the [`RefreshOutcome`].
+//! Must not: download (`fetch`), verify or decide list statuses (`load`), write the
+//! store itself (`store`).
+//!
+//! Rules:
+//! - The store changes only when the fetched LOTL is tied to the anchors (`load_dir`
+//!   succeeds) and its sequence number is not lower than the stored LOTL's; otherwise
+//!   the last good state stays in force and the refresh fails.
+//! - A national list that is now not authentic (unreachable, invalid signature, unknown
+//!   signer, unparseable) or older than the stored copy, while the store holds an
+//!   authentic copy of that territory, is replaced by the stored copy before loading
+//!   again; the copy is re-verified against the new LOTL pointer like any other file.
+
+use std::path::Path;
+
+use time::OffsetDateTime;
+
+use super::anchors::OjAnchors;
+use super::fetch::{FetchError, FetchLimits, FetchReport, fetch_all};
+use super::load::{LoadError, LoadOptions, TrustState, load_dir};
+use super::store::{StoreError, StoredList, StoredState, read_state, save_verified};
+
+/// A national list whose stored copy was kept in force.
+#[derive(Debug, Clone)]
+pub struct KeptList {
+    /// Territory.
+    pub territory: String,
+    /// Sequence number of the copy kept.
+    pub sequence: u64,
+    /// Why the fetched document was not used.
+    pub reason: String,
+}
+
+/// A successful refresh.
+#[derive(Debug)]
+pub struct RefreshOutcome {
+    /// The state saved.
+    pub state: TrustState,
+    /// What the downloads did.
+    pub fetch: FetchReport,
+    /// National lists kept from the previous store.
+    pub kept: Vec<KeptList>,
+    /// What was written.
+    pub stored: StoredState,
+}
+
+/// Why a refresh failed (the store is unchanged).
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// Download of the LOTL failed.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The fetched lists do not load (LOTL not trusted, …).
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The fetched LOTL is older than the stored one.
+    #[error("fetched LOTL seq {fetched} is older than the stored LOTL seq {stored}")]
+    Rollback {
+        /// Fetched sequence.
+        fetched: u64,
+        /// Stored sequence.
+        stored: u64,
+    },
+    /// Store or staging I/O.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Staging I/O.
+    #[error("staging directory {path}: {source}")]
+    Io {
+        /// Path.
+        path: String,
+        /// Error.
+        source: std::io::Error,
+    },
+    /// The blocking load task failed.
+    #[error("load task failed: {0}")]
+    Task(String),
+}
+
+/// What [`refresh`] needs.
+#[derive(Debug, Clone)]
+pub struct RefreshParams {
+    /// Configured LOTL URL.
+    pub lotl_url: String,
+    /// Store directory.
+    pub store_dir: std::path::PathBuf,
+    /// Download limits.
+    pub limits: FetchLimits,
+    /// OJ anchors.
+    pub anchors: OjAnchors,
+    /// Loading policy.
+    pub opts: LoadOptions,
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> RefreshError + '_ {
+    move |source| RefreshError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Fetches the lists, loads them at `at`, keeps last good national lists, and saves the
+/// result into the store (see the module rules).
+pub async fn refresh(
+    client: &reqwest::Client,
+    p: &RefreshParams,
+    at: OffsetDateTime,
+) -> Result<RefreshOutcome, RefreshError> {
+    let parent = match p.store_dir.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".signgate-trust-staging-")
+        .tempdir_in(&parent)
+        .map_err(io_err(&parent))?;
+    let fetch = fetch_all(
+        client,
+        &p.lotl_url,
+        staging.path(),
+        Some(&p.store_dir),
+        &p.limits,
+        p.opts.include_mra,
+    )
+    .await?;
+    let p = p.clone();
+    tokio::task::spawn_blocking(move || {
+        let r = load_merge_save(&p, staging.path(), at, fetch);
+        drop(staging);
+        r
+    })
+    .await
+    .map_err(|e| RefreshError::Task(e.to_string()))?
+}
+
+fn load_merge_save(
+    p: &RefreshParams,
+    staging: &Path,
+    at: OffsetDateTime,
+    fetch: FetchReport,
+) -> Result<RefreshOutcome, RefreshError> {
+    let mut state = load_dir(staging, &p.anchors, &p.lotl_url, at, &p.opts)?;
+    let previous = read_state(&p.store_dir).ok();
+    if let Some(prev) = &previous
+        && let Some(prev_lotl) = prev.lists.iter().find(|l| l.role == "lotl")
+        && state.lotl.sequence.is_some_and(|s| s < prev_lotl.sequence)
+    {
+        return Err(RefreshError::Rollback {
+            fetched: state.lotl.sequence.unwrap_or(0),
+            stored: prev_lotl.sequence,
+        });
+    }
+
+    let mut kept = Vec::new();
+    if let Some(prev) = &previous {
+        let mut candidates: Vec<(&StoredList, String)> = Vec::new();
+        for report in &state.lists {
+            let Some(old) = prev.lists.iter().find(|l| {
+                l.role == "tl"
+                    && l.territory.eq_ignore_ascii_case(&report.territory)
+                    && l.status.is_authentic()
+            }) else {
+                continue;
+            };
+            let older = report.sequence.is_some_and(|s| s < old.sequence);
+            if report.status.is_authentic() && !older {
+                continue;
+            }
+            let why = if report.status.is_authentic() {
+                format!(
+                    "fetched seq {} is older than the stored seq {}",
+                    report.sequence.unwrap_or(0),
+                    old.sequence
+                )
+            } else {
+                let download = fetch.tl(&report.territory).and_then(|d| match &d.outcome {
+                    super::fetch::FetchOutcome::Failed { reason } => Some(reason.clone()),
+                    _ => None,
+                });
+                match download {
+                    Some(r) => format!("download failed: {r}"),
+                    None => format!(
+                        "fetched list is {}{}",
+                        report.status,
+                        report
+                            .reason
+                            .as_deref()
+                            .map(|r| format!(" ({r})"))
+                            .unwrap_or_default()
+                    ),
+                }
+            };
+            candidates.push((old, why));
+        }
+        if !candidates.is_empty() {
+            for (old, _) in &candidates {
+                // Remove the staged document(s) of that territory, stage the stored one.
+                let prefix = format!("{}-tl", old.territory.to_ascii_uppercase());
+                for e in std::fs::read_dir(staging)
+                    .map_err(io_err(staging))?
+                    .flatten()
+                {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    if name.to_ascii_uppercase().starts_with(&prefix) {
+                        std::fs::remove_file(e.path()).map_err(io_err(&e.path()))?;
+                    }
+                }
+                let src = p.store_dir.join(&old.file);
+                let dst = staging.join(format!("{prefix}-kept.xml"));
+                std::fs::copy(&src, &dst).map_err(io_err(&src))?;
+            }
+            state = load_dir(staging, &p.anchors, &p.lotl_url, at, &p.opts)?;
+            for (old, why) in candidates {
+                let now_ok = state.lists.iter().any(|l| {
+                    l.territory.eq_ignore_ascii_case(&old.territory)
+                        && l.status.is_authentic()
+                        && l.sequence == Some(old.sequence)
+                });
+                if now_ok {
+                    kept.push(KeptList {
+                        territory: old.territory.clone(),
+                        sequence: old.sequence,
+                        reason: why,
+                    });
+                }
+            }
+        }
+    }
+    // load_dir only returns an authentic LOTL; keep the rule explicit at the write.
+    if !state.lotl.status.is_authentic() {
+        return Err(RefreshError::Task(format!(
+            "LOTL status {}",
+            state.lotl.status
+        )));
+    }
+    let stored = save_verified(&state, &p.store_dir)?;
+    Ok(RefreshOutcome {
+        state,
+        fetch,
+        kept,
+        stored,
+    })
+}
