@@ -381,9 +381,26 @@ async fn trust(cmd: TrustCommand, cfg: &Config, now: OffsetDateTime) -> Result<(
             if let Some(cc) = &territory {
                 state.retain_territory(cc);
             }
+            let last = crate::trust::refresh::read_status(&t.store_dir);
+            let failed = last.as_ref().filter(|s| !s.ok);
             match (services, format) {
-                (false, Format::Json) => println!("{}", state.report_json()),
-                (false, Format::Text) => print!("{}", state.report_text()),
+                (false, Format::Json) => {
+                    let mut report: serde_json::Value = serde_json::from_str(&state.report_json())?;
+                    if let (Some(obj), Some(last)) = (report.as_object_mut(), &last) {
+                        obj.insert("last_refresh".into(), serde_json::to_value(last)?);
+                    }
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                }
+                (false, Format::Text) => {
+                    if let Some(f) = failed {
+                        println!(
+                            "LAST REFRESH FAILED at {}: {} (the lists below are the last good copies)",
+                            f.attempted_at,
+                            f.error.as_deref().unwrap_or("unknown error")
+                        );
+                    }
+                    print!("{}", state.report_text());
+                }
                 (true, Format::Json) => println!(
                     "{}",
                     serde_json::to_string_pretty(&state.services_report(territory.as_deref()))?

@@ -386,6 +386,23 @@ async fn online_refresh_keeps_last_good_copies() {
         state_before
     );
     assert_eq!(show(&env).await, ("valid".into(), "valid".into(), 2));
+    // The failure is visible in `trust show`, while the last good lists stay in force.
+    let text = signgate(&env, &["trust", "show"]).await;
+    assert!(
+        text.stdout.contains("LAST REFRESH FAILED"),
+        "{}",
+        text.stdout
+    );
+    let json = signgate(&env, &["trust", "show", "--format", "json"]).await;
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["last_refresh"]["ok"], false, "{v}");
+    assert!(
+        v["last_refresh"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("LOTL"),
+        "{v}"
+    );
     server.doc("eu-lotl.xml", &good_lotl);
     server.doc("NO.xml", &no_tl(&tl_signer, &ca, 2));
 

@@ -103,9 +103,61 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> RefreshError + '_ {
     }
 }
 
+/// File in the store directory recording the last refresh attempt.
+pub const STATUS_FILE: &str = "refresh-status.json";
+
+/// The last refresh attempt, kept beside the store so `trust show` can say when the lists in
+/// force are older than a failed attempt.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct RefreshStatus {
+    #[serde(with = "time::serde::rfc3339")]
+    pub attempted_at: OffsetDateTime,
+    pub ok: bool,
+    pub error: Option<String>,
+}
+
+/// The recorded last attempt, if any.
+pub fn read_status(store_dir: &Path) -> Option<RefreshStatus> {
+    let raw = std::fs::read(store_dir.join(STATUS_FILE)).ok()?;
+    serde_json::from_slice(&raw).ok()
+}
+
+fn write_status(store_dir: &Path, status: &RefreshStatus) {
+    use std::io::Write;
+    let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(store_dir)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(store_dir)?;
+        tmp.write_all(&serde_json::to_vec_pretty(status).unwrap_or_default())?;
+        tmp.persist(store_dir.join(STATUS_FILE))
+            .map(|_| ())
+            .map_err(|e| e.error)
+    };
+    if let Err(e) = write() {
+        tracing::warn!(error = %e, "cannot record the trust refresh status");
+    }
+}
+
 /// Fetches the lists, loads them at `at`, keeps last good national lists, and saves the
-/// result into the store (see the module rules).
+/// result into the store (see the module rules). The attempt's outcome is recorded in
+/// [`STATUS_FILE`] either way.
 pub async fn refresh(
+    client: &reqwest::Client,
+    p: &RefreshParams,
+    at: OffsetDateTime,
+) -> Result<RefreshOutcome, RefreshError> {
+    let result = refresh_inner(client, p, at).await;
+    write_status(
+        &p.store_dir,
+        &RefreshStatus {
+            attempted_at: OffsetDateTime::now_utc(),
+            ok: result.is_ok(),
+            error: result.as_ref().err().map(ToString::to_string),
+        },
+    );
+    result
+}
+
+async fn refresh_inner(
     client: &reqwest::Client,
     p: &RefreshParams,
     at: OffsetDateTime,
