@@ -353,6 +353,24 @@ async fn online_refresh_keeps_last_good_copies() {
         no_bytes
     );
 
+    // (2b) NO publishes its .sha2 (ETSI TS 119 612): it matches the cached copy, so NO is not
+    // requested at all; only the LOTL (no .sha2 here) is revalidated.
+    let no_digest = hex::encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        &no_bytes,
+    ));
+    server.doc("NO.sha2", &no_digest);
+    let r = refresh(&env).await;
+    assert!(r.ok, "{}", r.stderr);
+    assert_eq!(
+        server.conditional.load(Ordering::SeqCst),
+        3,
+        "only the LOTL asked again"
+    );
+    assert!(r.stderr.contains("2 not modified"), "{}", r.stderr);
+    assert_eq!(stored_lists(&env.dir), first);
+    server.set("NO.sha2", Serve::NotFound);
+
     // (3) The NO TL disappears: the last good copy stays in force.
     server.set("NO.xml", Serve::NotFound);
     let r = refresh(&env).await;

@@ -52,7 +52,8 @@ pub enum FetchOutcome {
         /// Body length.
         bytes: u64,
     },
-    /// `304 Not Modified`: the cached body was staged.
+    /// `304 Not Modified`, or the published `.sha2` digest equals the cached body's: the
+    /// cached body was staged.
     NotModified,
     /// Nothing staged.
     Failed {
@@ -531,6 +532,56 @@ struct CacheUpdate {
     last_modified: Option<String>,
 }
 
+/// ETSI TS 119 612 publishes a list's SHA-256 beside it (`<name>.sha2`, hex). When it equals
+/// the digest of the body cached for `url`, the list has not changed and is not downloaded.
+/// Any problem with the digest file (absent, too large, malformed) just means "download".
+async fn unchanged_by_sha2(
+    client: &reqwest::Client,
+    url: &str,
+    cached_body: &Path,
+    limits: &FetchLimits,
+) -> bool {
+    let Some(base) = url.strip_suffix(".xml") else {
+        return false;
+    };
+    let Ok(cached) = std::fs::read(cached_body) else {
+        return false;
+    };
+    let digest = hex::encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        &cached,
+    ));
+    let probe = async {
+        let mut resp = client
+            .get(format!("{base}.sha2"))
+            .timeout(limits.timeout)
+            .send()
+            .await
+            .ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.ok()? {
+            body.extend_from_slice(&chunk);
+            if body.len() > 1024 {
+                return None;
+            }
+        }
+        Some(body)
+    };
+    match tokio::time::timeout(limits.timeout, probe).await {
+        Ok(Some(body)) => {
+            let text = String::from_utf8_lossy(&body);
+            let published = text.trim();
+            published.len() == 64
+                && published.bytes().all(|b| b.is_ascii_hexdigit())
+                && published.eq_ignore_ascii_case(&digest)
+        }
+        _ => false,
+    }
+}
+
 /// One pivot or national list download, with the cached entry for a conditional GET.
 async fn get_job(
     client: &reqwest::Client,
@@ -538,6 +589,13 @@ async fn get_job(
     cached: Option<(CacheEntry, PathBuf)>,
     limits: &FetchLimits,
 ) -> JobResult {
+    if let Some((_, body)) = &cached
+        && unchanged_by_sha2(client, url, body, limits).await
+    {
+        return std::fs::read(body)
+            .map(|b| (b, FetchOutcome::NotModified, None))
+            .map_err(|e| format!("cached body is unreadable: {e}"));
+    }
     match get(client, url, cached.as_ref().map(|c| &c.0), limits).await? {
         Got::NotModified => match cached {
             Some((_, body)) => std::fs::read(&body)
@@ -571,6 +629,12 @@ async fn fetch_one(
     limits: &FetchLimits,
 ) -> Result<(Vec<u8>, FetchOutcome), String> {
     let cached = cache.entry(url);
+    if let Some((_, body)) = &cached
+        && unchanged_by_sha2(client, url, body, limits).await
+    {
+        let b = std::fs::read(body).map_err(|e| format!("cached body is unreadable: {e}"))?;
+        return Ok((b, FetchOutcome::NotModified));
+    }
     match get(client, url, cached.as_ref().map(|c| &c.0), limits).await? {
         Got::NotModified => {
             let (_, body) = cached.ok_or("unexpected 304")?;
