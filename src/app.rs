@@ -216,6 +216,7 @@ pub async fn build(cfg: Config) -> Result<Services> {
         jobs,
         metrics: Metrics::new(),
         config: cfg,
+        trust: std::sync::RwLock::new(None),
     }));
     Ok(Services { state, seal_key })
 }
@@ -391,6 +392,41 @@ fn set_trust_status(state: &AppState, f: impl FnOnce(&mut http::TrustRefreshStat
     }
 }
 
+/// Puts a verified trust state in force (the registry `validation` asks), replacing the old
+/// one whole.
+fn install_trust(state: &AppState, trust: Arc<crate::trust::load::TrustState>) {
+    let (seq, services) = (trust.lotl.sequence, trust.registry.len());
+    if let Ok(mut slot) = state.trust.write() {
+        *slot = Some(trust);
+    }
+    set_trust_status(state, |t| {
+        t.lotl_sequence = seq;
+        t.services = services;
+    });
+}
+
+/// Puts what the trusted-list store holds into force at startup (re-verified off the async
+/// runtime), so a restart works offline, whether or not the scheduler runs.
+async fn load_stored_trust(state: AppState) {
+    let Ok((anchors, opts)) = trust_setup(&state.config) else {
+        return;
+    };
+    let cfg = state.config.trust.clone();
+    if crate::trust::store::read_state(&cfg.store_dir).is_err() {
+        return;
+    }
+    let at = OffsetDateTime::now_utc();
+    let loaded = tokio::task::spawn_blocking(move || {
+        crate::trust::store::load_store(&cfg.store_dir, &anchors, &cfg.lotl_url, at, &opts)
+    })
+    .await;
+    match loaded {
+        Ok(Ok((trust, _))) => install_trust(&state, Arc::new(trust)),
+        Ok(Err(e)) => tracing::warn!(error = %e, "stored trusted lists do not load"),
+        Err(e) => tracing::warn!(error = %e, "loading stored trusted lists failed"),
+    }
+}
+
 /// Refreshes the trusted lists every `trust.refresh_interval` (the first run right away
 /// only when the store is empty or older than the interval). Never blocks startup;
 /// failures are logged, counted and shown in `/health`.
@@ -450,6 +486,7 @@ async fn trust_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) {
                     t.last_refresh = Some(out.stored.saved);
                     t.last_error = None;
                 });
+                install_trust(&state, Arc::new(out.state));
             }
             Err(e) => {
                 let msg = e.to_string();
@@ -504,6 +541,7 @@ pub async fn serve(cfg: Config) -> Result<()> {
         )));
     }
     tasks.push(tokio::spawn(expiry_scheduler(state.clone(), rx.clone())));
+    tasks.push(tokio::spawn(load_stored_trust(state.clone())));
     if !state.config.trust.refresh_interval.is_zero() {
         tasks.push(tokio::spawn(trust_scheduler(state.clone(), rx.clone())));
     }

@@ -513,4 +513,15 @@ async fn serve_refreshes_on_schedule() {
     assert_eq!(v["lotl"]["status"], "valid");
     assert_eq!(v["lists"][0]["territory"], "NO");
     assert_eq!(v["lists"][0]["sequence"], 7);
+    // The refreshed lists are in force in memory (the registry validation asks).
+    let t = wait_trust(&b.base, |t| t["services"].as_u64().unwrap_or(0) > 0).await;
+    assert_eq!(t["lotl_sequence"], 10, "{t}");
+    assert_eq!(t["services"], 1, "{t}");
+
+    // A restart without the scheduler puts the stored lists in force offline.
+    let mut b = b;
+    b.kill9();
+    let c = a.replica(&[("SIGNGATE__TRUST__REFRESH_INTERVAL", "0s")]);
+    let t = wait_trust(&c.base, |t| t["services"].as_u64().unwrap_or(0) > 0).await;
+    assert_eq!(t["lotl_sequence"], 10, "{t}");
 }

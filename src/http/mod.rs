@@ -49,6 +49,10 @@ pub struct TrustRefreshStatus {
     pub last_refresh: Option<time::OffsetDateTime>,
     /// Error of the last attempt, `None` when it succeeded.
     pub last_error: Option<String>,
+    /// Sequence number of the LOTL in force.
+    pub lotl_sequence: Option<u64>,
+    /// Trust services in the in-memory registry.
+    pub services: usize,
 }
 
 impl Metrics {
@@ -103,6 +107,15 @@ pub struct Inner {
     pub cookie_key: Key,
     /// MAC key for the development IdP's authorization codes.
     pub code_key: hmac::Key,
+    /// The verified trusted lists in force (registry included), swapped whole on refresh.
+    pub trust: std::sync::RwLock<Option<Arc<crate::trust::load::TrustState>>>,
+}
+
+impl Inner {
+    /// The trusted lists in force, if any were loaded.
+    pub fn trust_state(&self) -> Option<Arc<crate::trust::load::TrustState>> {
+        self.trust.read().ok().and_then(|g| g.clone())
+    }
 }
 
 /// Shared state of every handler.
