@@ -479,6 +479,9 @@ async fn trust_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) {
                     kept = out.kept.len(),
                     "trusted lists refreshed"
                 );
+                for a in &out.state.alerts {
+                    tracing::warn!(alert = %a, "trusted-list alert");
+                }
                 for k in &out.kept {
                     tracing::warn!(territory = %k.territory, sequence = k.sequence, reason = %k.reason, "last good trusted list kept in force");
                 }

@@ -104,6 +104,30 @@ fn refresh_from_dir_then_show() {
     assert_eq!(rows.len(), 46);
     assert!(rows.iter().all(|r| r["territory"] == "NO"));
 
+    // Configured for the 2026 OJ publication, LOTL 332 (which names the 2019 one) still ties
+    // through its pivots, and the OJ-URL change is reported as an alert.
+    let newer = tempfile::tempdir().unwrap();
+    let out = signgate(
+        newer.path(),
+        "https://eur-lex.europa.eu/eli/C/2026/1944/oj",
+        &refresh,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ALERT"));
+    let out = signgate(
+        newer.path(),
+        "https://eur-lex.europa.eu/eli/C/2026/1944/oj",
+        &["trust", "show", "--format", "json"],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let alert = &v["alerts"][0];
+    assert_eq!(alert["kind"], "oj_url_changed", "{v}");
+    assert_eq!(alert["announced"], OJ_2019, "{v}");
+
     // Without its pivots, LOTL 332 cannot be tied to an anchor: nothing is trusted or stored.
     let other = tempfile::tempdir().unwrap();
     let out = signgate(

@@ -137,6 +137,10 @@ pub struct TrustState {
 struct ReportJson<'a> {
     lotl: &'a ListReport,
     lists: &'a [ListReport],
+    /// OJ-URL and LOTL-location changes announced by the LOTL.
+    alerts: &'a [Alert],
+    /// Lists used despite a problem (expired), and similar notices.
+    warnings: &'a [String],
 }
 
 /// One row of [`TrustState::services_report`].
@@ -169,6 +173,8 @@ impl TrustState {
         serde_json::to_string_pretty(&ReportJson {
             lotl: &self.lotl,
             lists: &self.lists,
+            alerts: &self.alerts,
+            warnings: &self.warnings,
         })
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
