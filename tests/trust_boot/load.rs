@@ -92,7 +92,19 @@ fn snapshot_2023_10() {
     assert_eq!(state.registry.len(), usable);
     let json: serde_json::Value = serde_json::from_str(&state.report_json()).unwrap();
     assert_eq!(json["lotl"]["status"], "valid");
-    assert_eq!(json.as_object().unwrap().len(), 2);
+    let mut keys: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["alerts", "lists", "lotl", "warnings"]);
+    assert_eq!(
+        json["warnings"].as_array().unwrap().len(),
+        2,
+        "FR and UK used while expired"
+    );
     let fr = json["lists"]
         .as_array()
         .unwrap()
