@@ -79,6 +79,69 @@ pub enum RefreshError {
     /// The blocking load task failed.
     #[error("load task failed: {0}")]
     Task(String),
+    /// Another refresh of the same store is running (its lock file is fresh).
+    #[error("another trusted-list refresh is running ({0} exists); try again later")]
+    Busy(String),
+}
+
+/// A lock file beside the store while a refresh runs, so a CLI refresh and the `serve`
+/// scheduler (or two replicas on shared storage) never write the store at the same time.
+/// A lock older than [`STALE_LOCK`] is a leftover of a crash and is taken over.
+struct RefreshLock {
+    path: std::path::PathBuf,
+}
+
+const STALE_LOCK: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+const STAGING_PREFIX: &str = ".signgate-trust-staging-";
+
+impl RefreshLock {
+    fn acquire(parent: &Path, store_dir: &Path) -> Result<Self, RefreshError> {
+        let name = store_dir
+            .file_name()
+            .map_or_else(|| "store".into(), |n| n.to_string_lossy().into_owned());
+        let path = parent.join(format!(".{name}.refresh.lock"));
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(_) => return Ok(RefreshLock { path }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let stale = std::fs::metadata(&path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|age| age > STALE_LOCK);
+                    if !stale {
+                        return Err(RefreshError::Busy(path.display().to_string()));
+                    }
+                    let _ = std::fs::remove_file(&path);
+                }
+                Err(e) => return Err(io_err(&path)(e)),
+            }
+        }
+        Err(RefreshError::Busy(path.display().to_string()))
+    }
+}
+
+impl Drop for RefreshLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Removes staging directories that crashed refreshes left behind (we hold the lock, so none
+/// of them is in use).
+fn remove_stale_staging(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(STAGING_PREFIX) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// What [`refresh`] needs.
@@ -167,8 +230,10 @@ async fn refresh_inner(
         _ => std::path::PathBuf::from("."),
     };
     std::fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+    let lock = RefreshLock::acquire(&parent, &p.store_dir)?;
+    remove_stale_staging(&parent);
     let staging = tempfile::Builder::new()
-        .prefix(".signgate-trust-staging-")
+        .prefix(STAGING_PREFIX)
         .tempdir_in(&parent)
         .map_err(io_err(&parent))?;
     let fetch = fetch_all(
@@ -184,6 +249,7 @@ async fn refresh_inner(
     tokio::task::spawn_blocking(move || {
         let r = load_merge_save(&p, staging.path(), at, fetch);
         drop(staging);
+        drop(lock);
         r
     })
     .await
@@ -297,4 +363,38 @@ fn load_merge_save(
         kept,
         stored,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_refresh_at_a_time_and_stale_locks_are_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("trust");
+        let first = RefreshLock::acquire(dir.path(), &store).unwrap();
+        assert!(matches!(
+            RefreshLock::acquire(dir.path(), &store),
+            Err(RefreshError::Busy(_))
+        ));
+        drop(first);
+        let again = RefreshLock::acquire(dir.path(), &store).unwrap();
+        // A crashed refresh's lock (old mtime) does not block forever.
+        let old = std::time::SystemTime::now() - STALE_LOCK - std::time::Duration::from_secs(60);
+        std::fs::File::options()
+            .write(true)
+            .open(&again.path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        std::mem::forget(again);
+        let taken = RefreshLock::acquire(dir.path(), &store).unwrap();
+        drop(taken);
+        // Leftover staging directories are removed.
+        let leftover = dir.path().join(format!("{STAGING_PREFIX}abc"));
+        std::fs::create_dir_all(leftover.join("x")).unwrap();
+        remove_stale_staging(dir.path());
+        assert!(!leftover.exists());
+    }
 }
