@@ -14,7 +14,9 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::cert::{CertView, normalized_name_der, normalized_name_str, sha256};
-use super::tsl::{DigitalIdentities, Qualification, TrustService, TrustedList, type_suffix};
+use super::tsl::{
+    DigitalIdentities, Qualification, ServiceExtensions, TrustService, TrustedList, type_suffix,
+};
 
 /// Status URI suffixes treated as "granted" (`granted`, and the pre-eIDAS
 /// `undersupervision`, `supervisionincessation`, `accredited`).
@@ -110,36 +112,54 @@ impl ServiceMatch {
     }
 }
 
-/// See [`ServiceMatch::status_at`].
+fn entry<'a>(
+    type_uri: &'a str,
+    status_uri: &'a str,
+    since: OffsetDateTime,
+    name: &'a str,
+    ext: &'a ServiceExtensions,
+    current: bool,
+) -> StatusAt<'a> {
+    StatusAt {
+        type_uri,
+        type_suffix: type_suffix(type_uri),
+        status_uri,
+        since,
+        name,
+        qualifications: &ext.qualifications,
+        additional_info: &ext.additional_info,
+        current,
+    }
+}
+
+/// See [`ServiceMatch::status_at`]: the entry (current information or a `ServiceHistory`
+/// instance) with the latest StatusStartingTime not after `t`; on a tie the current one.
 pub fn status_at(s: &TrustService, t: OffsetDateTime) -> Option<StatusAt<'_>> {
-    let mut best: Option<StatusAt<'_>> = None;
-    if s.status_start <= t {
-        best = Some(StatusAt {
-            type_uri: &s.type_uri,
-            type_suffix: type_suffix(&s.type_uri),
-            status_uri: &s.status_uri,
-            since: s.status_start,
-            name: &s.name,
-            qualifications: &s.extensions.qualifications,
-            additional_info: &s.extensions.additional_info,
-            current: true,
-        });
-    }
-    for h in &s.history {
-        if h.status_start <= t && best.is_none_or(|b| h.status_start > b.since) {
-            best = Some(StatusAt {
-                type_uri: &h.type_uri,
-                type_suffix: type_suffix(&h.type_uri),
-                status_uri: &h.status_uri,
-                since: h.status_start,
-                name: &h.name,
-                qualifications: &h.extensions.qualifications,
-                additional_info: &h.extensions.additional_info,
-                current: false,
-            });
-        }
-    }
-    best
+    let current = entry(
+        &s.type_uri,
+        &s.status_uri,
+        s.status_start,
+        &s.name,
+        &s.extensions,
+        true,
+    );
+    let history = s.history.iter().map(|h| {
+        entry(
+            &h.type_uri,
+            &h.status_uri,
+            h.status_start,
+            &h.name,
+            &h.extensions,
+            false,
+        )
+    });
+    std::iter::once(current)
+        .chain(history)
+        .filter(|e| e.since <= t)
+        .fold(None, |best, e| match best {
+            Some(b) if e.since <= b.since => Some(b),
+            _ => Some(e),
+        })
 }
 
 /// Answer of [`Registry::granted_at`]: a service granted at the asked time.

@@ -3,33 +3,12 @@
 //! Owns: test plumbing only. Must not: verify signatures or decide trust.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
-
 // The only line to change when these tests move into signgate (`signgate::trust`).
 pub use signgate::trust;
 
-/// Root of the shared test data (`MANIFEST.md` lives there).
-pub fn data_dir() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut candidates = Vec::new();
-    if let Some(p) = std::env::var_os("SIGNGATE_TEST_DATA") {
-        candidates.push(PathBuf::from(p));
-    }
-    candidates.push(manifest.join("tests/data"));
-    candidates
-        .into_iter()
-        .find(|p| p.join("MANIFEST.md").is_file())
-        .expect("shared test data not found (set SIGNGATE_TEST_DATA)")
-}
-
-pub fn data(rel: &str) -> PathBuf {
-    data_dir().join(rel)
-}
-
-pub fn read(rel: &str) -> Vec<u8> {
-    let p = data(rel);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
-}
+#[path = "../support/data.rs"]
+mod data;
+pub use data::{data, read};
 
 pub const LOTL_388: &str = "lotl/pyhanko/eu-lotl.seq388.v6.2026-05-22.xml";
 pub const LOTL_369: &str = "lotl/pyhanko/eu-lotl-old.seq369.v5.2025-07-31.xml";

@@ -5,38 +5,14 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 use der::{Decode, Encode};
 // The only line to change when these tests move into signgate (`signgate::trust::tsl`).
 pub use signgate::trust::tsl;
 
-/// Root of the shared test data (`MANIFEST.md` lives there).
-///
-/// `SIGNGATE_TEST_DATA` wins; else the copy in `tests/data` (see its MANIFEST.md).
-pub fn data_dir() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut candidates = Vec::new();
-    if let Some(p) = std::env::var_os("SIGNGATE_TEST_DATA") {
-        candidates.push(PathBuf::from(p));
-    }
-    candidates.push(manifest.join("tests/data"));
-    candidates
-        .into_iter()
-        .find(|p| p.join("MANIFEST.md").is_file())
-        .expect(
-            "shared test data not found (set SIGNGATE_TEST_DATA to the folder holding MANIFEST.md)",
-        )
-}
-
-pub fn data(rel: &str) -> PathBuf {
-    data_dir().join(rel)
-}
-
-pub fn read(rel: &str) -> Vec<u8> {
-    let p = data(rel);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
-}
+#[path = "../support/data.rs"]
+mod data;
+pub use data::{data, data_dir, read};
 
 pub fn load(rel: &str) -> tsl::TrustedList {
     tsl::parse_bytes(&read(rel)).unwrap_or_else(|e| panic!("parsing {rel}: {e}"))
