@@ -14,3 +14,4 @@ pub mod jobs;
 pub mod notify;
 pub mod sealing;
 pub mod trust;
+pub mod validation;
