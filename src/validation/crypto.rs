@@ -13,6 +13,7 @@ use aws_lc_rs::digest;
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use const_oid::ObjectIdentifier;
 use der::Decode as _;
+use der::Tagged as _;
 use der::asn1::AnyRef;
 use spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
 
