@@ -396,6 +396,7 @@ class Pki:
         self.times = {
             "mallory_revoked": now - 5 * d,  # revoked BEFORE its signing time (now)
             "rita_signed": now - 3 * d,  # backdated signing + signature timestamp
+            "rita_doc_ts": now - 60 * timedelta(hours=1),  # first document timestamp
             "rita_revoked": now - 2 * d,  # revoked AFTER its (timestamped) signing
             "erin_not_after": now - 10 * d,  # expired BEFORE its signing time (now)
         }
@@ -703,11 +704,15 @@ def add_dss(pdf: bytes, *, certs=(), ocsps=(), crls=()) -> bytes:
     return buf.getvalue()
 
 
-async def doc_timestamp(pdf: bytes, pki: Pki) -> bytes:
+async def doc_timestamp(
+    pdf: bytes, pki: Pki, *, at: datetime | None = None, field: str = "DocTS", vc: bool = True
+) -> bytes:
+    """Appends a document timestamp (at `at`, default now); with `vc`, pyHanko also adds
+    the TSA's validation data to the DSS."""
     w = IncrementalPdfFileWriter(io.BytesIO(pdf))
     out = io.BytesIO()
-    await signers.PdfTimeStamper(timestamper(pki), field_name="DocTS").async_timestamp_pdf(
-        w, "sha256", validation_context=fetching_vc(pki), output=out
+    await signers.PdfTimeStamper(timestamper(pki, at), field_name=field).async_timestamp_pdf(
+        w, "sha256", validation_context=fetching_vc(pki) if vc else None, output=out
     )
     return out.getvalue()
 
@@ -814,16 +819,25 @@ async def pyhanko_verdict(pdf: bytes, pki: Pki, level: str) -> dict:
     )
     timing = ValidationTimingInfo.now()
     try:
+        kw = dict(
+            signed_data=sig.signed_data, validation_spec=sig_spec, timing_info=timing,
+            raw_digest=sig.compute_digest(),
+        )
         if level.endswith("-LTA"):
             process = "ades_lta_validation (EN 319 102-1 5.6.3)"
             res = await ades_lta_validation(
                 sig, PdfSignatureValidationSpec(sig_spec, diff_policy=DEFAULT_DIFF_POLICY), timing_info=timing
             )
-        else:
-            kw = dict(
-                signed_data=sig.signed_data, validation_spec=sig_spec, timing_info=timing,
-                raw_digest=sig.compute_digest(),
+            wt = await ades_with_time_validation(
+                **kw, extra_status_kwargs=sig.summarise_integrity_info(), status_cls=PdfSignatureStatus
             )
+            out["ades_with_time"] = {
+                "indication": {"PASSED": "TOTAL_PASSED", "FAILED": "TOTAL_FAILED"}.get(
+                    wt.ades_subindic.status.name, wt.ades_subindic.status.name
+                ),
+                "sub_indication": None if wt.ades_subindic.status.name == "PASSED" else wt.ades_subindic.standard_name,
+            }
+        else:
             if level.endswith("-B"):
                 # (pyHanko 0.38's ades_basic_validation ignores status_cls, so no PDF
                 # integrity kwargs here)
@@ -1145,6 +1159,12 @@ EXPECT = {
     "b-b-noqc.pdf": ("TOTAL_PASSED", None, "PAdES-BASELINE-B"),
 }
 
+# Sub-indications a conforming validator may give instead (same indication).
+ACCEPTABLE = {
+    "expired.pdf": ["OUT_OF_BOUNDS_NO_POE", "OUT_OF_BOUNDS_NOT_REVOKED"],
+    "sha1.pdf": ["CRYPTO_CONSTRAINTS_FAILURE_NO_POE", "CRYPTO_CONSTRAINTS_FAILURE"],
+}
+
 # TS 119 615 qualification of the signatures whose chain ends at the trusted root, per TL
 # directory (what `validate` should say when trust comes from that TL instead of root.pem).
 QUALIFICATION = {
@@ -1160,10 +1180,10 @@ NOTES = {
     "appended.pdf": "b-b.pdf plus an incremental update adding a content stream to page 1. The signature itself is intact over its revision (TOTAL_PASSED), but the report must carry a disallowed-modification warning (DSS: PdfVisualDifference/UndefinedChanges = WARN, PdfPageDifference unaffected).",
     "revoked-ocsp.pdf": "Mallory, revoked (keyCompromise) 5 days before signing; B-T with signature timestamp at generation time; DSS with the live responder's 'revoked' OCSP response, built with DocumentSecurityStore.add_dss because pyHanko refuses to embed validation info for a revoked signer.",
     "revoked-crl.pdf": "Same signer; DSS with the intermediate's CRL listing Mallory (no OCSP).",
-    "revoked-after-lta.pdf": "Rita: signed and signature-timestamped 3 days before generation (backdated DummyTimeStamper), revoked 2 days before generation, DSS with the 'revoked' OCSP response, then a document timestamp. Past-signature validation (EN 319 102-1 5.6.2.4): the signature timestamp is a POE before the revocation time, so REVOKED_NO_POE turns into PASSED.",
-    "expired.pdf": "Erin's certificate expired 10 days before signing; the signature timestamp (generation time) proves existence only after notAfter. EN 319 102-1 5.2.6 gives INDETERMINATE/OUT_OF_BOUNDS_NO_POE at validation time; 5.6.2.4 keeps it because best-signature-time is after notAfter. FAILED/EXPIRED would need proof the signature was created after expiry, which a POE (existed-before) cannot give. Validators that trust OCSP 'good' after expiry (no archiveCutoff here) would say OUT_OF_BOUNDS_NOT_REVOKED; that is also INDETERMINATE.",
+    "revoked-after-lta.pdf": "Rita: signed and signature-timestamped 3 days before generation (backdated DummyTimeStamper), document timestamp 2.5 days before, revoked 2 days before, then (at generation) DSS with the live 'revoked' OCSP response + CRLs and a second document timestamp. EN 319 102-1 5.5.4: the signature timestamp (best-signature-time) is before the revocation time, so the basic REVOKED_NO_POE is lifted: TOTAL_PASSED (DSS: RevocationTimeAgainstBestSignatureTime OK). pyHanko's with-time process agrees; its LTA process (time-slide past validation) stays INDETERMINATE/REVOKED_NO_POE because the revocation data for the chain only exists after the control time.",
+    "expired.pdf": "Erin's certificate expired 10 days before signing; the signature timestamp (generation time) proves existence only after notAfter. EN 319 102-1 5.2.6 gives INDETERMINATE/OUT_OF_BOUNDS_NO_POE at validation time; 5.5.4/5.6.2.4 keep it because best-signature-time is after notAfter. FAILED/EXPIRED would need proof the signature was created after expiry, which a POE (existed-before) cannot give. DSS reports OUT_OF_BOUNDS_NOT_REVOKED when it holds revocation data saying 'not revoked' (BestSignatureTimeBeforeCertificateExpirationCheck): also INDETERMINATE. pyHanko 0.38's with-time process does not check expiry against best-signature-time (its comment: no timestamped revocation info there) and says TOTAL_PASSED; its classic validation says UNTRUSTED (expired).",
     "untrusted.pdf": "Signer under a root that is not among the anchors (and not in any TL).",
-    "sha1.pdf": "md_algorithm sha1 (sha1WithRSAEncryption + SHA-1 message digest). DSS default policy: SHA1 expired 2012-08-01 (Level FAIL) and a B-B has no POE before that date.",
+    "sha1.pdf": "md_algorithm sha1 (pyHanko signs it: sha1WithRSAEncryption + SHA-1 message digest). tests/data/policy/dss/constraint.xml: SHA1 expired 2012-08-01 (AlgoExpirationDate Level FAIL) and a B-B has no POE before that date -> INDETERMINATE/CRYPTO_CONSTRAINTS_FAILURE_NO_POE (EN 319 102-1 5.2.8). pyHanko's policy bans SHA-1 outright and says CRYPTO_CONSTRAINTS_FAILURE.",
     "bad-digest.pdf": "The CMS signature is cryptographically valid over its signed attributes, but its message-digest attribute is the real ByteRange digest XOR 0x5A (signed so by feeding pyHanko a wrong document digest).",
     "b-b-noqc.pdf": "Bob: same CA, no QCStatements and no QCP policy OID; qualification AdESig (TL qualifiers do not match him).",
 }
@@ -1221,17 +1241,21 @@ async def build(outdir: str, pki: Pki, served: Served, t0: float) -> dict:
         bt, certs=[pki.mallory, pki.interm, pki.root, pki.tsa], crls=[interm_crl, root_crl]
     )
 
-    # Revoked after an LTA-protected signing (backdated signing time + signature timestamp).
+    # Revoked after an LTA-protected signing: signed + signature-timestamped at T-3d, a
+    # document timestamp at T-2.5d (POE for the whole signature incl. its certificates),
+    # revoked at T-2d, then (at generation time T) the DSS with the 'revoked' OCSP answer
+    # and the CRLs, and a second document timestamp.
     rita = simple_signer(pki.rita, chain)
     t_sign = pki.times["rita_signed"]
     bt = await sign(base, pades("Signature1"), rita, timestamper(pki, t_sign), system_time=t_sign)
+    bt_ts = await doc_timestamp(bt, pki, at=pki.times["rita_doc_ts"], field="DocTS1", vc=False)
     lt = add_dss(
-        bt,
+        bt_ts,
         certs=[pki.rita, pki.interm, pki.root, pki.tsa, pki.ocsp],
         ocsps=[fetch_ocsp(served, pki.rita, pki.interm), ocsp_tsa],
         crls=[root_crl, interm_crl],
     )
-    files["revoked-after-lta.pdf"] = await doc_timestamp(lt, pki)
+    files["revoked-after-lta.pdf"] = await doc_timestamp(lt, pki, field="DocTS2")
 
     erin = simple_signer(pki.erin, chain)
     files["expired.pdf"] = await sign(base, pades("Signature1"), erin, timestamper(pki))
@@ -1260,6 +1284,8 @@ async def build(outdir: str, pki: Pki, served: Served, t0: float) -> dict:
             "pyhanko": v,
             "expect": {"indication": ind, "sub_indication": sub, "format": fmt},
         }
+        if n in ACCEPTABLE:
+            entry["expect"]["acceptable_sub_indications"] = ACCEPTABLE[n]
         if n in NOTES:
             entry["note"] = NOTES[n]
         entry.update(extra.get(n, {}))
@@ -1397,7 +1423,23 @@ def check_outcomes(results: dict) -> list[str]:
         for k, val in facts.items():
             if v.get(k) != val:
                 out.append(f"{n}: pyHanko {k}={v.get(k)!r}, expected {val!r} ({v.get('summary') or v.get('error')})")
+    # pyHanko's AdES process agrees with our expectation except where README.md explains
+    # why not (expired.pdf, sha1.pdf, revoked-after-lta.pdf's LTA process).
+    for n, r in results.items():
+        if n in PYHANKO_ADES_DIFFERS or not r.get("expect"):
+            continue
+        v = r.get("pyhanko", {})
+        got = (v.get("ades_indication"), v.get("ades_sub_indication"))
+        exp = (r["expect"]["indication"], r["expect"]["sub_indication"])
+        if got != exp:
+            out.append(f"{n}: pyHanko AdES {got}, expected {exp} ({v.get('ades_failure_msg') or v.get('ades_error')})")
+    wt = results.get("revoked-after-lta.pdf", {}).get("pyhanko", {}).get("ades_with_time", {})
+    if wt.get("indication") != "TOTAL_PASSED":
+        out.append(f"revoked-after-lta.pdf: pyHanko with-time process {wt}, expected TOTAL_PASSED")
     return out
+
+
+PYHANKO_ADES_DIFFERS = {"expired.pdf", "sha1.pdf", "revoked-after-lta.pdf"}
 
 
 if __name__ == "__main__":
