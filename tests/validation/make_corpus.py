@@ -992,7 +992,7 @@ def qualifications_ext(qualifiers: list[str]) -> str:
         '<tsl:Extension Critical="true"><ecc:Qualifications><ecc:QualificationElement>'
         f"<ecc:Qualifiers>{qs}</ecc:Qualifiers>"
         '<ecc:CriteriaList assert="atLeastOne"><ecc:PolicySet><ecc:PolicyIdentifier>'
-        f'<xades:Identifier Qualifier="OIDAsURN">urn:oid:{OID_QCP_N_QSCD}</xades:Identifier>'
+        f"<xades:Identifier>{OID_QCP_N_QSCD}</xades:Identifier>"
         "</ecc:PolicyIdentifier></ecc:PolicySet></ecc:CriteriaList>"
         "</ecc:QualificationElement></ecc:Qualifications></tsl:Extension>"
     )
@@ -1082,6 +1082,30 @@ def xmlsec_sign(unsigned: str, signer_key: str, signer_cert: str, out_path: str,
     os.remove(tpl)
 
 
+def pyhanko_qualification(pki: Pki, tl_path: str) -> dict:
+    """pyHanko's reading of a TL (its XAdES signature checked by signxml against the TL
+    signer) and its qualification of Alice's and Bob's certificates at generation time."""
+    from pyhanko.sign.validation.qualified.assess import QualificationAssessor
+    from pyhanko.sign.validation.qualified.eutl_parse import trust_list_to_registry
+    from pyhanko_certvalidator.authority import CertTrustAnchor
+    from pyhanko_certvalidator.path import ValidationPath
+
+    with open(tl_path, encoding="utf-8") as f:
+        registry, errors = trust_list_to_registry(f.read(), [pki.tl_signer.asn1])
+    a = QualificationAssessor(registry)
+    out: dict = {"parse_errors": [str(e) for e in errors]}
+    for ent in (pki.alice, pki.bob):
+        r = a.check_entity_cert_qualified(
+            ValidationPath(CertTrustAnchor(pki.root.asn1), [pki.interm.asn1], ent.asn1), moment=pki.now
+        )
+        out[ent.name] = {
+            "qualified": r.status.qualified,
+            "qc_type": r.status.qc_type.name,
+            "qscd": r.status.qc_key_security.is_qscd,
+        }
+    return out
+
+
 def make_trusted_lists(pki: Pki, outdir: str, pki_dir: str) -> dict:
     now = pki.now
     issued = now - timedelta(days=1)
@@ -1133,7 +1157,10 @@ def make_trusted_lists(pki: Pki, outdir: str, pki_dir: str) -> dict:
         )
         xml = tsl_document(si, national_tl_body(pki, variant), signature_template(pki.tl_signer, issued))
         xmlsec_sign(xml, tk, tc, os.path.join(d, fname), work)
-        info[dirname] = {"dir": dirname, "lotl": "lotl.xml", "tl": fname, "variant": variant}
+        info[dirname] = {
+            "dir": dirname, "lotl": "lotl.xml", "tl": fname, "variant": variant,
+            "pyhanko": pyhanko_qualification(pki, os.path.join(d, fname)),
+        }
     shutil.rmtree(work, ignore_errors=True)
     shutil.copy(c, os.path.join(outdir, "tl", "lotl-anchors.pem"))
     return info
@@ -1382,6 +1409,10 @@ def main() -> int:
             f.write("\n")
         # Sanity: the generator's own outcomes must match what it promises.
         problems = check_outcomes(results)
+        for dirname, (qual, qscd) in {"tl": (True, True), "tl-noqscd": (True, False), "tl-withdrawn": (False, False)}.items():
+            a = tls[dirname]["pyhanko"]["alice"]
+            if (a["qualified"], a["qscd"]) != (qual, qscd) or tls[dirname]["pyhanko"]["bob"]["qualified"]:
+                problems.append(f"{dirname}: pyHanko qualification {tls[dirname]['pyhanko']}")
         if problems:
             for p in problems:
                 log(f"FAILED self-check: {p}")
