@@ -13,4 +13,6 @@
 
 pub mod crypto;
 pub mod evidence;
+pub mod qcstatements;
+pub mod qualification;
 pub mod report;
