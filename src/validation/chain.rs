@@ -986,3 +986,1050 @@ pub fn check_certificate(input: &CertCheckInput<'_>) -> CertCheck {
     };
     out
 }
+
+/// A small test PKI built with rcgen (root → intermediate → signer, a TSA, OCSP
+/// responders), and `openssl` helpers, shared by the chain and revocation tests.
+#[cfg(test)]
+pub(crate) mod test_pki {
+    use der::Encode as _;
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertificateRevocationListParams, CrlDistributionPoint,
+        CustomExtension, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair,
+        KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, RevocationReason, RevokedCertParams, SerialNumber,
+    };
+    use std::path::Path;
+    use std::process::Command;
+    use time::{Duration, OffsetDateTime};
+
+    /// One certificate with its key.
+    pub struct Node {
+        pub params: CertificateParams,
+        pub key: KeyPair,
+        pub der: Vec<u8>,
+        pub pem: String,
+    }
+
+    impl Node {
+        pub fn issuer(&self) -> Issuer<'_, &KeyPair> {
+            Issuer::from_params(&self.params, &self.key)
+        }
+        pub fn key_pem(&self) -> String {
+            self.key.serialize_pem()
+        }
+        /// Writes `NAME.pem` and `NAME.key` into `dir`.
+        pub fn write(&self, dir: &Path, name: &str) {
+            std::fs::write(dir.join(format!("{name}.pem")), &self.pem).unwrap();
+            std::fs::write(dir.join(format!("{name}.key")), self.key_pem()).unwrap();
+        }
+    }
+
+    /// Knobs for [`build`].
+    pub struct Opts {
+        pub now: OffsetDateTime,
+        pub ocsp_url: Option<String>,
+        pub interm_key_cert_sign: bool,
+        pub interm_is_ca: bool,
+        pub signer_not_after: Option<OffsetDateTime>,
+    }
+
+    impl Opts {
+        pub fn new(now: OffsetDateTime) -> Self {
+            Opts {
+                now,
+                ocsp_url: None,
+                interm_key_cert_sign: true,
+                interm_is_ca: true,
+                signer_not_after: None,
+            }
+        }
+    }
+
+    pub struct Pki {
+        pub root: Node,
+        pub interm: Node,
+        pub signer: Node,
+        pub tsa: Node,
+        pub responder: Node,
+        /// Issued by the intermediate, but without id-kp-OCSPSigning.
+        pub rogue_responder: Node,
+    }
+
+    pub const SIGNER_SERIAL: [u8; 2] = [0x10, 0x01];
+
+    fn params(
+        cn: &str,
+        serial: &[u8],
+        nb: OffsetDateTime,
+        na: OffsetDateTime,
+    ) -> CertificateParams {
+        let mut p = CertificateParams::default();
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name.push(DnType::CountryName, "NO");
+        p.distinguished_name
+            .push(DnType::OrganizationName, "signgate test");
+        p.distinguished_name.push(DnType::CommonName, cn);
+        p.serial_number = Some(SerialNumber::from(serial.to_vec()));
+        p.not_before = nb;
+        p.not_after = na;
+        p.use_authority_key_identifier_extension = true;
+        p.key_identifier_method = KeyIdMethod::Sha256;
+        p
+    }
+
+    fn node(p: CertificateParams, issuer: Option<&Node>) -> Node {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let cert = match issuer {
+            Some(i) => p.signed_by(&key, &i.issuer()).unwrap(),
+            None => p.self_signed(&key).unwrap(),
+        };
+        Node {
+            der: cert.der().to_vec(),
+            pem: cert.pem(),
+            params: p,
+            key,
+        }
+    }
+
+    fn aia_ocsp(url: &str) -> CustomExtension {
+        use x509_cert::ext::pkix::{
+            AccessDescription, AuthorityInfoAccessSyntax, name::GeneralName,
+        };
+        let aia = AuthorityInfoAccessSyntax(vec![AccessDescription {
+            access_method: const_oid::db::rfc5280::ID_AD_OCSP,
+            access_location: GeneralName::UniformResourceIdentifier(
+                der::asn1::Ia5String::new(url).unwrap(),
+            ),
+        }]);
+        CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 1], aia.to_der().unwrap())
+    }
+
+    pub fn build(o: &Opts) -> Pki {
+        let now = o.now;
+        let nb = now - Duration::days(30);
+        let na = now + Duration::days(365);
+        let mut rp = params(
+            "Test Root CA",
+            &[0x01],
+            now - Duration::days(3650),
+            now + Duration::days(3650),
+        );
+        rp.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        rp.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        rp.use_authority_key_identifier_extension = false;
+        let root = node(rp, None);
+
+        let mut ip = params(
+            "Test Issuing CA",
+            &[0x02],
+            now - Duration::days(1000),
+            now + Duration::days(1000),
+        );
+        ip.is_ca = if o.interm_is_ca {
+            IsCa::Ca(BasicConstraints::Constrained(0))
+        } else {
+            IsCa::ExplicitNoCa
+        };
+        ip.key_usages = if o.interm_key_cert_sign {
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign]
+        } else {
+            vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::CrlSign]
+        };
+        let interm = node(ip, Some(&root));
+
+        let mut sp = params(
+            "Alice Signer",
+            &SIGNER_SERIAL,
+            nb,
+            o.signer_not_after.unwrap_or(na),
+        );
+        sp.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::ContentCommitment,
+        ];
+        sp.crl_distribution_points = vec![CrlDistributionPoint {
+            uris: vec!["http://127.0.0.1:9/issuing.crl".to_string()],
+        }];
+        if let Some(u) = &o.ocsp_url {
+            sp.custom_extensions.push(aia_ocsp(u));
+        }
+        let signer = node(sp, Some(&interm));
+
+        let mut tp = params("Test TSA", &[0x10, 0x02], nb, na);
+        tp.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        tp.extended_key_usages = vec![ExtendedKeyUsagePurpose::TimeStamping];
+        let tsa = node(tp, Some(&interm));
+
+        let nocheck =
+            CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 48, 1, 5], vec![0x05, 0x00]);
+        let mut op = params("Test OCSP Responder", &[0x10, 0x03], nb, na);
+        op.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        op.extended_key_usages = vec![ExtendedKeyUsagePurpose::OcspSigning];
+        op.custom_extensions.push(nocheck);
+        let responder = node(op, Some(&interm));
+
+        let mut gp = params("Rogue OCSP Responder", &[0x10, 0x04], nb, na);
+        gp.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        gp.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let rogue_responder = node(gp, Some(&interm));
+
+        Pki {
+            root,
+            interm,
+            signer,
+            tsa,
+            responder,
+            rogue_responder,
+        }
+    }
+
+    /// A CRL by `issuer` listing `revoked` (serial, time, reason).
+    pub fn crl(
+        issuer: &Node,
+        this_update: OffsetDateTime,
+        revoked: &[(&[u8], OffsetDateTime)],
+    ) -> Vec<u8> {
+        CertificateRevocationListParams {
+            this_update,
+            next_update: this_update + Duration::days(7),
+            crl_number: SerialNumber::from(vec![0x01]),
+            issuing_distribution_point: None,
+            revoked_certs: revoked
+                .iter()
+                .map(|(s, t)| RevokedCertParams {
+                    serial_number: SerialNumber::from(s.to_vec()),
+                    revocation_time: *t,
+                    reason_code: Some(RevocationReason::KeyCompromise),
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: KeyIdMethod::Sha256,
+        }
+        .signed_by(&issuer.issuer())
+        .unwrap()
+        .der()
+        .to_vec()
+    }
+
+    /// `YYMMDDHHMMSSZ` as openssl's index.txt wants it.
+    pub fn index_time(t: OffsetDateTime) -> String {
+        format!(
+            "{:02}{:02}{:02}{:02}{:02}{:02}Z",
+            t.year() % 100,
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    }
+
+    /// Writes an openssl CA `index.txt` with the signer: valid, or revoked at `revoked`.
+    pub fn write_index(dir: &Path, pki: &Pki, revoked: Option<OffsetDateTime>) {
+        let exp = index_time(pki.signer.params.not_after);
+        let serial = hex::encode_upper(SIGNER_SERIAL);
+        let line = match revoked {
+            None => format!("V\t{exp}\t\t{serial}\tunknown\t/CN=Alice Signer\n"),
+            Some(t) => format!(
+                "R\t{exp}\t{},keyCompromise\t{serial}\tunknown\t/CN=Alice Signer\n",
+                index_time(t)
+            ),
+        };
+        std::fs::write(dir.join("index.txt"), line).unwrap();
+    }
+
+    /// Runs `openssl ARGS` in `dir`, panicking with its stderr on failure.
+    pub fn openssl(dir: &Path, args: &[&str]) {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// An OCSP response from `openssl ocsp` (index in `dir`) to `request`, signed by
+    /// `rsigner` (a node written as `rsigner.pem`/`.key`).
+    pub fn openssl_ocsp_response(dir: &Path, pki: &Pki, rsigner: &Node, request: &[u8]) -> Vec<u8> {
+        pki.interm.write(dir, "issuer");
+        rsigner.write(dir, "rsigner");
+        std::fs::write(dir.join("req.der"), request).unwrap();
+        openssl(
+            dir,
+            &[
+                "ocsp",
+                "-index",
+                "index.txt",
+                "-rsigner",
+                "rsigner.pem",
+                "-rkey",
+                "rsigner.key",
+                "-CA",
+                "issuer.pem",
+                "-reqin",
+                "req.der",
+                "-respout",
+                "resp.der",
+                "-ndays",
+                "1",
+                "-sha256",
+            ],
+        );
+        std::fs::read(dir.join("resp.der")).unwrap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_pki::*;
+    use super::*;
+    use time::macros::datetime;
+
+    fn data(rel: &str) -> Vec<u8> {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(rel);
+        std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+
+    fn pem_der(pem: &[u8]) -> Vec<u8> {
+        use der::DecodePem;
+        x509_cert::Certificate::from_pem(pem)
+            .unwrap()
+            .to_der()
+            .unwrap()
+    }
+
+    fn run(
+        cert: &[u8],
+        pool: &[Der],
+        crls: &[Der],
+        ocsps: &[Der],
+        anchors: &[Der],
+        at: OffsetDateTime,
+        usage: Usage,
+        policy: &Policy,
+    ) -> CertCheck {
+        let trust = TrustSources {
+            explicit: anchors,
+            registry: None,
+        };
+        check_certificate(&CertCheckInput {
+            cert,
+            pool,
+            crls,
+            ocsps,
+            trust: &trust,
+            at,
+            usage,
+            policy,
+            fetcher: None,
+        })
+    }
+
+    fn now() -> OffsetDateTime {
+        // Whole seconds: certificate times have no fractions.
+        let n = OffsetDateTime::now_utc();
+        n.replace_nanosecond(0).unwrap_or(n)
+    }
+
+    #[test]
+    fn valid_chain_with_crls_passes() {
+        let at = now();
+        let pki = build(&Opts::new(at));
+        let crls = vec![
+            crl(&pki.interm, at - time::Duration::hours(1), &[]),
+            crl(&pki.root, at - time::Duration::hours(1), &[]),
+        ];
+        let r = run(
+            &pki.signer.der,
+            &[pki.interm.der.clone()],
+            &crls,
+            &[],
+            &[pki.root.der.clone()],
+            at,
+            Usage::Signature,
+            &Policy::default_eu(),
+        );
+        assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
+        assert_eq!(r.sub_indication, None);
+        assert_eq!(r.path.len(), 3);
+        assert_eq!(r.path[0], pki.signer.der);
+        assert_eq!(r.path[2], pki.root.der);
+        assert_eq!(r.anchor, Some(AnchorSource::Explicit));
+        assert_eq!(r.revocation.len(), 2);
+        assert!(
+            r.revocation
+                .iter()
+                .all(|f| f.status == RevocationStatus::Good)
+        );
+        let summary = r.chain_summary();
+        assert_eq!(
+            summary[2].trust_anchor.as_deref(),
+            Some("explicit trust anchor")
+        );
+        assert!(
+            summary[0]
+                .revocation
+                .as_deref()
+                .unwrap()
+                .starts_with("good (CRL")
+        );
+    }
+
+    #[test]
+    fn untrusted_root_has_no_chain() {
+        let at = now();
+        let pki = build(&Opts::new(at));
+        let other = build(&Opts::new(at));
+        let r = run(
+            &pki.signer.der,
+            &[pki.interm.der.clone(), pki.root.der.clone()],
+            &[],
+            &[],
+            &[other.root.der.clone()],
+            at,
+            Usage::Signature,
+            &Policy::default_eu(),
+        );
+        assert_eq!(r.indication, Indication::Indeterminate);
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::NoCertificateChainFound)
+        );
+        assert_eq!(r.anchor, None);
+        assert_eq!(
+            r.path.len(),
+            3,
+            "best partial path reaches the untrusted root"
+        );
+        assert!(r.errors[0].constraint.contains("trust anchor"));
+    }
+
+    #[test]
+    fn crl_revocation_before_control_time() {
+        let at = now();
+        let pki = build(&Opts::new(at));
+        let revoked_at = (at - time::Duration::days(2))
+            .replace_nanosecond(0)
+            .unwrap();
+        let crls = vec![
+            crl(
+                &pki.interm,
+                at - time::Duration::hours(1),
+                &[(&SIGNER_SERIAL, revoked_at)],
+            ),
+            crl(&pki.root, at - time::Duration::hours(1), &[]),
+        ];
+        let r = run(
+            &pki.signer.der,
+            &[pki.interm.der.clone()],
+            &crls,
+            &[],
+            &[pki.root.der.clone()],
+            at,
+            Usage::Signature,
+            &Policy::default_eu(),
+        );
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::RevokedNoPoe),
+            "{:?}",
+            r.errors
+        );
+        let (t, reason) = r.signer_revoked_at.clone().unwrap();
+        assert_eq!(t, revoked_at);
+        assert_eq!(reason, "keyCompromise");
+        assert!(
+            r.errors
+                .iter()
+                .any(|e| e.reason.contains(&rfc3339(revoked_at)))
+        );
+        // Validated before the revocation, the same data says "revoked later": passes
+        // with a warning (the CRL must still postdate notBefore).
+        let before = revoked_at - time::Duration::days(1);
+        let r = run(
+            &pki.signer.der,
+            &[pki.interm.der.clone()],
+            &crls,
+            &[],
+            &[pki.root.der.clone()],
+            before,
+            Usage::Signature,
+            &Policy::default_eu(),
+        );
+        assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
+        assert!(r.signer_revoked_at.is_some());
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.reason.contains("after the control time"))
+        );
+    }
+
+    #[test]
+    fn revoked_intermediate_is_revoked_ca() {
+        let at = now();
+        let pki = build(&Opts::new(at));
+        let t = (at - time::Duration::days(1))
+            .replace_nanosecond(0)
+            .unwrap();
+        let crls = vec![
+            crl(&pki.interm, at - time::Duration::hours(1), &[]),
+            crl(&pki.root, at - time::Duration::hours(1), &[(&[0x02], t)]),
+        ];
+        let r = run(
+            &pki.signer.der,
+            &[pki.interm.der.clone()],
+            &crls,
+            &[],
+            &[pki.root.der.clone()],
+            at,
+            Usage::Signature,
+            &Policy::default_eu(),
+        );
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::RevokedCaNoPoe),
+            "{:?}",
+            r.errors
+        );
+        assert_eq!(r.ca_revoked_at, Some(t));
+    }
+
+    #[test]
+    fn crl_signed_by_another_ca_is_rejected() {
+        let at = now();
+        let pki = build(&Opts::new(at));
+        let other = build(&Opts::new(at));
+        // Same issuer name (both "Test Issuing CA"), wrong key.
+        let crls = vec![
+            crl(&other.interm, at - time::Duration::hours(1), &[]),
+            crl(&pki.root, at - time::Duration::hours(1), &[]),
+        ];
+        let r = run(
+            &pki.signer.der,
+            &[pki.interm.der.clone()],
+            &crls,
+            &[],
+            &[pki.root.der.clone()],
+            at,
+            Usage::Signature,
+            &Policy::default_eu(),
+        );
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::TryLater),
+            "{:?}",
+            r.errors
+        );
+        assert!(!r.revocation[0].rejected.is_empty());
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.reason.contains("does not verify"))
+        );
+    }
+
+    #[test]
+    fn no_revocation_data_without_fetcher_is_try_later() {
+        let at = now();
+        let pki = build(&Opts::new(at));
+        let r = run(
+            &pki.signer.der,
+            &[pki.interm.der.clone()],
+            &[],
+            &[],
+            &[pki.root.der.clone()],
+            at,
+            Usage::Signature,
+            &Policy::default_eu(),
+        );
+        assert_eq!(r.indication, Indication::Indeterminate);
+        assert_eq!(r.sub_indication, Some(SubIndication::TryLater));
+        assert_eq!(r.revocation.len(), 2);
+        assert!(
+            r.revocation
+                .iter()
+                .all(|f| f.status == RevocationStatus::Unavailable)
+        );
+        assert!(
+            r.errors[0].reason.contains("online fetching is off"),
+            "{:?}",
+            r.errors
+        );
+        // A policy that does not require revocation data passes with warnings.
+        let lax = Policy {
+            require_revocation: false,
+            ..Policy::default_eu()
+        };
+        let r = run(
+            &pki.signer.der,
+            &[pki.interm.der.clone()],
+            &[],
+            &[],
+            &[pki.root.der.clone()],
+            at,
+            Usage::Signature,
+            &lax,
+        );
+        assert_eq!(r.indication, Indication::TotalPassed);
+        assert_eq!(r.warnings.len(), 2);
+    }
+
+    #[test]
+    fn ca_without_key_cert_sign_or_ca_flag_fails_constraints() {
+        let at = now();
+        for (kcs, ca, what) in [(false, true, "keyCertSign"), (true, false, "not a CA")] {
+            let mut o = Opts::new(at);
+            o.interm_key_cert_sign = kcs;
+            o.interm_is_ca = ca;
+            let pki = build(&o);
+            let lax = Policy {
+                require_revocation: false,
+                ..Policy::default_eu()
+            };
+            let r = run(
+                &pki.signer.der,
+                &[pki.interm.der.clone()],
+                &[],
+                &[],
+                &[pki.root.der.clone()],
+                at,
+                Usage::Signature,
+                &lax,
+            );
+            assert_eq!(
+                r.sub_indication,
+                Some(SubIndication::ChainConstraintsFailure),
+                "{what}"
+            );
+            assert!(
+                r.errors
+                    .iter()
+                    .any(|e| e.reason.contains(what) && e.object.contains("Test Issuing CA")),
+                "{:?}",
+                r.errors
+            );
+        }
+    }
+
+    #[test]
+    fn expired_signer_is_out_of_bounds() {
+        let at = now();
+        let mut o = Opts::new(at);
+        o.signer_not_after = Some(at - time::Duration::days(1));
+        let pki = build(&o);
+        let r = run(
+            &pki.signer.der,
+            &[pki.interm.der.clone()],
+            &[],
+            &[],
+            &[pki.root.der.clone()],
+            at,
+            Usage::Signature,
+            &Policy::default_eu(),
+        );
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::OutOfBoundsNoPoe),
+            "{:?}",
+            r.errors
+        );
+        // With a CRL issued after expiry that does not list it: not revoked.
+        let crls = vec![
+            crl(&pki.interm, at - time::Duration::hours(1), &[]),
+            crl(&pki.root, at - time::Duration::hours(1), &[]),
+        ];
+        let r = run(
+            &pki.signer.der,
+            &[pki.interm.der.clone()],
+            &crls,
+            &[],
+            &[pki.root.der.clone()],
+            at,
+            Usage::Signature,
+            &Policy::default_eu(),
+        );
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::OutOfBoundsNotRevoked),
+            "{:?}",
+            r.errors
+        );
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.reason.contains("after the certificate expired"))
+        );
+    }
+
+    #[test]
+    fn tsa_usage_needs_time_stamping_eku() {
+        let at = now();
+        let pki = build(&Opts::new(at));
+        let lax = Policy {
+            require_revocation: false,
+            ..Policy::default_eu()
+        };
+        let pool = [pki.interm.der.clone()];
+        let anchors = [pki.root.der.clone()];
+        let r = run(
+            &pki.tsa.der,
+            &pool,
+            &[],
+            &[],
+            &anchors,
+            at,
+            Usage::Timestamping,
+            &lax,
+        );
+        assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
+        // rcgen writes the EKU non-critical: RFC 3161 wants it critical.
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.reason.contains("should be critical"))
+        );
+        let r = run(
+            &pki.signer.der,
+            &pool,
+            &[],
+            &[],
+            &anchors,
+            at,
+            Usage::Timestamping,
+            &lax,
+        );
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::ChainConstraintsFailure)
+        );
+        let r = run(
+            &pki.responder.der,
+            &pool,
+            &[],
+            &[],
+            &anchors,
+            at,
+            Usage::OcspSigning,
+            &lax,
+        );
+        assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
+        assert!(matches!(
+            r.revocation[0].status,
+            RevocationStatus::NotChecked(_)
+        ));
+    }
+
+    #[test]
+    fn sha1_signed_certificate_fails_crypto_constraints() {
+        let at = now();
+        let pki = build(&Opts::new(at));
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        pki.root.write(d, "root");
+        openssl(
+            d,
+            &[
+                "req",
+                "-new",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-subj",
+                "/CN=SHA-1 signed",
+                "-keyout",
+                "ee.key",
+                "-out",
+                "ee.csr",
+            ],
+        );
+        openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "ee.csr",
+                "-CA",
+                "root.pem",
+                "-CAkey",
+                "root.key",
+                "-sha1",
+                "-days",
+                "30",
+                "-set_serial",
+                "0x2001",
+                "-outform",
+                "DER",
+                "-out",
+                "ee.der",
+            ],
+        );
+        let ee = std::fs::read(d.join("ee.der")).unwrap();
+        let lax = Policy {
+            require_revocation: false,
+            ..Policy::default_eu()
+        };
+        let r = run(
+            &ee,
+            &[],
+            &[],
+            &[],
+            &[pki.root.der.clone()],
+            at,
+            Usage::Signature,
+            &lax,
+        );
+        assert_eq!(r.path.len(), 2);
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::CryptoConstraintsFailure),
+            "{:?}",
+            r.errors
+        );
+        let e = r
+            .errors
+            .iter()
+            .find(|e| e.constraint.starts_with("CC"))
+            .unwrap();
+        assert!(
+            e.reason.contains("SHA-1") && e.reason.contains("2012-08-01"),
+            "{e}"
+        );
+        assert!(e.object.contains("SHA-1 signed"), "{e}");
+        // Before SHA-1's expiry the same signature was acceptable.
+        let r = run(
+            &ee,
+            &[],
+            &[],
+            &[],
+            &[pki.root.der.clone()],
+            datetime!(2011-06-01 0:00 UTC),
+            Usage::Signature,
+            &lax,
+        );
+        assert!(
+            !r.errors.iter().any(|e| e.constraint.starts_with("CC")),
+            "{:?}",
+            r.errors
+        );
+    }
+
+    #[test]
+    fn pyhanko_test_pki_chain_and_expiry() {
+        let dir = "pki/pyhanko-testing-ca";
+        let root = pem_der(&data(&format!("{dir}/root.cert.pem")));
+        let interm = pem_der(&data(&format!("{dir}/interm.cert.pem")));
+        let signer = pem_der(&data(&format!("{dir}/signer1.cert.pem")));
+        let lax = Policy {
+            require_revocation: false,
+            ..Policy::default_eu()
+        };
+        let pool = [interm.clone(), root.clone()];
+        let at = datetime!(2021-06-01 0:00 UTC);
+        let r = run(
+            &signer,
+            &pool,
+            &[],
+            &[],
+            &[root.clone()],
+            at,
+            Usage::Signature,
+            &lax,
+        );
+        assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
+        assert_eq!(r.path, vec![signer.clone(), interm.clone(), root.clone()]);
+        // Strict policy: the test PKI's certificates carry no embedded revocation data.
+        let r = run(
+            &signer,
+            &pool,
+            &[],
+            &[],
+            &[root.clone()],
+            at,
+            Usage::Signature,
+            &Policy::default_eu(),
+        );
+        assert_eq!(r.sub_indication, Some(SubIndication::TryLater));
+        // signer1 expired on 2022-01-01.
+        let r = run(
+            &signer,
+            &pool,
+            &[],
+            &[],
+            &[root.clone()],
+            datetime!(2023-03-01 0:00 UTC),
+            Usage::Signature,
+            &lax,
+        );
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::OutOfBoundsNoPoe),
+            "{:?}",
+            r.errors
+        );
+        assert!(r.errors.iter().any(|e| e.reason.contains("expired")));
+        // Without the root as anchor there is no chain.
+        let r = run(&signer, &pool, &[], &[], &[], at, Usage::Signature, &lax);
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::NoCertificateChainFound)
+        );
+        // The TSA certificate of the same PKI, for timestamping.
+        let tsa = pem_der(&data(&format!("{dir}/tsa.cert.pem")));
+        let r = run(
+            &tsa,
+            &pool,
+            &[],
+            &[],
+            &[root.clone()],
+            at,
+            Usage::Timestamping,
+            &lax,
+        );
+        assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
+    }
+
+    fn be_registry() -> Registry {
+        let xml = data("tl/pyhanko/tsl-be-old.seq74.2025-01-27.xml");
+        let list = crate::trust::tsl::parse_bytes(&xml).unwrap();
+        Registry::build([("BE", &list, false)])
+    }
+
+    #[test]
+    fn real_belgian_qcert_chains_to_tl_listed_ca_qc() {
+        let reg = be_registry();
+        let trust = TrustSources {
+            explicit: &[],
+            registry: Some(&reg),
+        };
+        let cert = data("certs/pyhanko-real/real-qcert.cer");
+        let at = datetime!(2025-08-06 0:00 UTC);
+        let lax = Policy {
+            require_revocation: false,
+            ..Policy::default_eu()
+        };
+        let input = CertCheckInput {
+            cert: &cert,
+            pool: &[],
+            crls: &[],
+            ocsps: &[],
+            trust: &trust,
+            at,
+            usage: Usage::Signature,
+            policy: &lax,
+            fetcher: None,
+        };
+        let r = check_certificate(&input);
+        assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
+        // pyHanko: path length 1 (certificates below the anchor) → signer + TL CA.
+        assert_eq!(r.path.len(), 2);
+        match &r.anchor {
+            Some(AnchorSource::TrustedList {
+                territory,
+                type_suffix,
+                ..
+            }) => {
+                assert_eq!(territory, "BE");
+                assert_eq!(type_suffix, "CA/QC");
+            }
+            other => panic!("{other:?}"),
+        }
+        let ca = CertInfo::parse(&r.path[1]).unwrap();
+        assert!(
+            ca.subject_dn.contains("itsme Sign Issuing CA G2x"),
+            "{}",
+            ca.subject_dn
+        );
+        // Default policy: no revocation data embedded and no fetcher → TRY_LATER.
+        let strict = Policy::default_eu();
+        let r = check_certificate(&CertCheckInput {
+            policy: &strict,
+            ..input
+        });
+        assert_eq!(r.sub_indication, Some(SubIndication::TryLater));
+        // Before the CA/QC service existed the CA is no anchor.
+        let early = CertCheckInput {
+            at: datetime!(2001-01-01 0:00 UTC),
+            policy: &lax,
+            ..input
+        };
+        let r = check_certificate(&early);
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::NoCertificateChainFound),
+            "{:?}",
+            r.errors
+        );
+    }
+
+    #[test]
+    fn real_qtst_cert_is_its_own_tl_anchor() {
+        let reg = be_registry();
+        let trust = TrustSources {
+            explicit: &[],
+            registry: Some(&reg),
+        };
+        let cert = data("certs/pyhanko-real/real-qtst-cert.cer");
+        let policy = Policy::default_eu();
+        let r = check_certificate(&CertCheckInput {
+            cert: &cert,
+            pool: &[],
+            crls: &[],
+            ocsps: &[],
+            trust: &trust,
+            at: datetime!(2025-08-06 0:00 UTC),
+            usage: Usage::Timestamping,
+            policy: &policy,
+            fetcher: None,
+        });
+        assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
+        assert_eq!(r.path.len(), 1);
+        assert!(r.revocation.is_empty());
+        assert!(
+            matches!(&r.anchor, Some(AnchorSource::TrustedList { type_suffix, .. }) if type_suffix == "TSA/QTST")
+        );
+    }
+
+    #[test]
+    fn hostile_input_never_panics() {
+        let at = now();
+        let pki = build(&Opts::new(at));
+        let policy = Policy::default_eu();
+        for n in (0..pki.signer.der.len()).step_by(7) {
+            let r = run(
+                &pki.signer.der[..n],
+                &[pki.interm.der.clone()],
+                &[vec![0x30, 0x03, 1, 1, 1]],
+                &[vec![0xff; 9]],
+                &[pki.root.der.clone()],
+                at,
+                Usage::Signature,
+                &policy,
+            );
+            assert_eq!(r.indication, Indication::Indeterminate);
+        }
+        // A self-signed loop of two same-named certificates terminates.
+        let r = run(
+            &pki.root.der,
+            &[pki.root.der.clone(), pki.interm.der.clone()],
+            &[],
+            &[],
+            &[],
+            at,
+            Usage::Signature,
+            &policy,
+        );
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::NoCertificateChainFound)
+        );
+    }
+}
