@@ -548,9 +548,7 @@ impl<'a> Search<'a> {
     }
 
     fn build(&mut self, path: &mut Vec<usize>) -> Option<AnchorSource> {
-        let Some(&cur) = path.last() else {
-            return None;
-        };
+        let &cur = path.last()?;
         if path.len() > self.best_partial.len() {
             self.best_partial = path.clone();
         }
@@ -1275,7 +1273,8 @@ pub(crate) mod test_pki {
                 "resp.der",
                 "-ndays",
                 "1",
-                "-sha256",
+                "-rmd",
+                "sha256",
             ],
         );
         std::fs::read(dir.join("resp.der")).unwrap()
@@ -1303,6 +1302,7 @@ mod tests {
             .unwrap()
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn run(
         cert: &[u8],
         pool: &[Der],
@@ -1346,10 +1346,10 @@ mod tests {
         ];
         let r = run(
             &pki.signer.der,
-            &[pki.interm.der.clone()],
+            std::slice::from_ref(&pki.interm.der),
             &crls,
             &[],
-            &[pki.root.der.clone()],
+            std::slice::from_ref(&pki.root.der),
             at,
             Usage::Signature,
             &Policy::default_eu(),
@@ -1390,7 +1390,7 @@ mod tests {
             &[pki.interm.der.clone(), pki.root.der.clone()],
             &[],
             &[],
-            &[other.root.der.clone()],
+            std::slice::from_ref(&other.root.der),
             at,
             Usage::Signature,
             &Policy::default_eu(),
@@ -1426,10 +1426,10 @@ mod tests {
         ];
         let r = run(
             &pki.signer.der,
-            &[pki.interm.der.clone()],
+            std::slice::from_ref(&pki.interm.der),
             &crls,
             &[],
-            &[pki.root.der.clone()],
+            std::slice::from_ref(&pki.root.der),
             at,
             Usage::Signature,
             &Policy::default_eu(),
@@ -1453,10 +1453,10 @@ mod tests {
         let before = revoked_at - time::Duration::days(1);
         let r = run(
             &pki.signer.der,
-            &[pki.interm.der.clone()],
+            std::slice::from_ref(&pki.interm.der),
             &crls,
             &[],
-            &[pki.root.der.clone()],
+            std::slice::from_ref(&pki.root.der),
             before,
             Usage::Signature,
             &Policy::default_eu(),
@@ -1483,10 +1483,10 @@ mod tests {
         ];
         let r = run(
             &pki.signer.der,
-            &[pki.interm.der.clone()],
+            std::slice::from_ref(&pki.interm.der),
             &crls,
             &[],
-            &[pki.root.der.clone()],
+            std::slice::from_ref(&pki.root.der),
             at,
             Usage::Signature,
             &Policy::default_eu(),
@@ -1512,10 +1512,10 @@ mod tests {
         ];
         let r = run(
             &pki.signer.der,
-            &[pki.interm.der.clone()],
+            std::slice::from_ref(&pki.interm.der),
             &crls,
             &[],
-            &[pki.root.der.clone()],
+            std::slice::from_ref(&pki.root.der),
             at,
             Usage::Signature,
             &Policy::default_eu(),
@@ -1540,10 +1540,10 @@ mod tests {
         let pki = build(&Opts::new(at));
         let r = run(
             &pki.signer.der,
-            &[pki.interm.der.clone()],
+            std::slice::from_ref(&pki.interm.der),
             &[],
             &[],
-            &[pki.root.der.clone()],
+            std::slice::from_ref(&pki.root.der),
             at,
             Usage::Signature,
             &Policy::default_eu(),
@@ -1568,10 +1568,10 @@ mod tests {
         };
         let r = run(
             &pki.signer.der,
-            &[pki.interm.der.clone()],
+            std::slice::from_ref(&pki.interm.der),
             &[],
             &[],
-            &[pki.root.der.clone()],
+            std::slice::from_ref(&pki.root.der),
             at,
             Usage::Signature,
             &lax,
@@ -1594,10 +1594,10 @@ mod tests {
             };
             let r = run(
                 &pki.signer.der,
-                &[pki.interm.der.clone()],
+                std::slice::from_ref(&pki.interm.der),
                 &[],
                 &[],
-                &[pki.root.der.clone()],
+                std::slice::from_ref(&pki.root.der),
                 at,
                 Usage::Signature,
                 &lax,
@@ -1625,10 +1625,10 @@ mod tests {
         let pki = build(&o);
         let r = run(
             &pki.signer.der,
-            &[pki.interm.der.clone()],
+            std::slice::from_ref(&pki.interm.der),
             &[],
             &[],
-            &[pki.root.der.clone()],
+            std::slice::from_ref(&pki.root.der),
             at,
             Usage::Signature,
             &Policy::default_eu(),
@@ -1646,10 +1646,10 @@ mod tests {
         ];
         let r = run(
             &pki.signer.der,
-            &[pki.interm.der.clone()],
+            std::slice::from_ref(&pki.interm.der),
             &crls,
             &[],
-            &[pki.root.der.clone()],
+            std::slice::from_ref(&pki.root.der),
             at,
             Usage::Signature,
             &Policy::default_eu(),
@@ -1782,7 +1782,7 @@ mod tests {
             &[],
             &[],
             &[],
-            &[pki.root.der.clone()],
+            std::slice::from_ref(&pki.root.der),
             at,
             Usage::Signature,
             &lax,
@@ -1810,7 +1810,7 @@ mod tests {
             &[],
             &[],
             &[],
-            &[pki.root.der.clone()],
+            std::slice::from_ref(&pki.root.der),
             datetime!(2011-06-01 0:00 UTC),
             Usage::Signature,
             &lax,
@@ -1839,7 +1839,7 @@ mod tests {
             &pool,
             &[],
             &[],
-            &[root.clone()],
+            std::slice::from_ref(&root),
             at,
             Usage::Signature,
             &lax,
@@ -1852,7 +1852,7 @@ mod tests {
             &pool,
             &[],
             &[],
-            &[root.clone()],
+            std::slice::from_ref(&root),
             at,
             Usage::Signature,
             &Policy::default_eu(),
@@ -1864,7 +1864,7 @@ mod tests {
             &pool,
             &[],
             &[],
-            &[root.clone()],
+            std::slice::from_ref(&root),
             datetime!(2023-03-01 0:00 UTC),
             Usage::Signature,
             &lax,
@@ -1889,7 +1889,7 @@ mod tests {
             &pool,
             &[],
             &[],
-            &[root.clone()],
+            std::slice::from_ref(&root),
             at,
             Usage::Timestamping,
             &lax,
@@ -2006,10 +2006,10 @@ mod tests {
         for n in (0..pki.signer.der.len()).step_by(7) {
             let r = run(
                 &pki.signer.der[..n],
-                &[pki.interm.der.clone()],
+                std::slice::from_ref(&pki.interm.der),
                 &[vec![0x30, 0x03, 1, 1, 1]],
                 &[vec![0xff; 9]],
-                &[pki.root.der.clone()],
+                std::slice::from_ref(&pki.root.der),
                 at,
                 Usage::Signature,
                 &policy,

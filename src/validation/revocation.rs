@@ -1092,6 +1092,22 @@ impl std::fmt::Debug for HttpFetcher {
     }
 }
 
+/// An error and its sources, `: `-separated.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    let mut n = 0;
+    while let Some(c) = cur
+        && n < 8
+    {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+        n += 1;
+    }
+    s
+}
+
 /// Runs `f` off any tokio runtime thread.
 fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> Option<T> {
     if tokio::runtime::Handle::try_current().is_err() {
@@ -1152,7 +1168,7 @@ impl HttpFetcher {
         limit: usize,
     ) -> Result<Vec<u8>, FetchError> {
         off_runtime(move || {
-            let resp = req.send().map_err(|e| FetchError::Http(e.to_string()))?;
+            let resp = req.send().map_err(|e| FetchError::Http(error_chain(&e)))?;
             if !resp.status().is_success() {
                 return Err(FetchError::Status(resp.status().as_u16()));
             }
@@ -1221,5 +1237,379 @@ impl RevocationFetcher for HttpFetcher {
         self.cached_or(key, true, || {
             self.exchange(self.client.get(u), MAX_CRL_BYTES)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validation::chain::test_pki::*;
+    use crate::validation::chain::{
+        CertCheck, CertCheckInput, TrustSources, Usage, check_certificate,
+    };
+    use crate::validation::report::{Indication, SubIndication};
+
+    fn now() -> OffsetDateTime {
+        let n = OffsetDateTime::now_utc();
+        n.replace_nanosecond(0).unwrap_or(n)
+    }
+
+    fn check(
+        pki: &Pki,
+        ocsps: &[Der],
+        at: OffsetDateTime,
+        fetcher: Option<&dyn RevocationFetcher>,
+    ) -> CertCheck {
+        // The intermediate's status comes from a root CRL; the signer's from `ocsps`.
+        let crls = vec![crl(&pki.root, at - time::Duration::hours(1), &[])];
+        let anchors = [pki.root.der.clone()];
+        let trust = TrustSources {
+            explicit: &anchors,
+            registry: None,
+        };
+        let policy = Policy::default_eu();
+        check_certificate(&CertCheckInput {
+            cert: &pki.signer.der,
+            pool: std::slice::from_ref(&pki.interm.der),
+            crls: &crls,
+            ocsps,
+            trust: &trust,
+            at,
+            usage: Usage::Signature,
+            policy: &policy,
+            fetcher,
+        })
+    }
+
+    #[test]
+    fn ocsp_request_is_sha1_cert_id() {
+        let pki = build(&Opts::new(now()));
+        let req = build_ocsp_request(&pki.signer.der, &pki.interm.der).unwrap();
+        let parsed = OcspRequest::from_der(&req).unwrap();
+        let id = &parsed.tbs_request.request_list[0].req_cert;
+        assert_eq!(id.hash_algorithm.oid, DigestAlg::Sha1.oid());
+        assert_eq!(id.serial_number.as_bytes(), SIGNER_SERIAL);
+        let interm = CertInfo::parse(&pki.interm.der).unwrap();
+        assert_eq!(
+            id.issuer_key_hash.as_bytes(),
+            DigestAlg::Sha1.digest(&interm.public_key).as_slice()
+        );
+        assert!(build_ocsp_request(b"junk", &pki.interm.der).is_err());
+    }
+
+    #[test]
+    fn openssl_ocsp_good_then_revoked() {
+        let at = now();
+        let pki = build(&Opts::new(at));
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write_index(d, &pki, None);
+        let req = build_ocsp_request(&pki.signer.der, &pki.interm.der).unwrap();
+        let resp = openssl_ocsp_response(d, &pki, &pki.responder, &req);
+        let r = check(&pki, &[resp], at + time::Duration::seconds(5), None);
+        assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
+        let f = &r.revocation[0];
+        assert_eq!(f.status, RevocationStatus::Good);
+        assert_eq!(f.source, Some(RevocationSource::Ocsp));
+        assert_eq!(
+            f.responder_cert.as_deref(),
+            Some(pki.responder.der.as_slice())
+        );
+        assert!(f.next_update.is_some() && !f.fetched);
+        assert_eq!(r.revocation[1].source, Some(RevocationSource::Crl));
+
+        // Revoked yesterday: a SHA-256 CertID request built by openssl this time.
+        let revoked_at = at - time::Duration::days(1);
+        write_index(d, &pki, Some(revoked_at));
+        pki.signer.write(d, "signer");
+        openssl(
+            d,
+            &[
+                "ocsp",
+                "-issuer",
+                "issuer.pem",
+                "-sha256",
+                "-cert",
+                "signer.pem",
+                "-no_nonce",
+                "-reqout",
+                "req256.der",
+            ],
+        );
+        let req256 = std::fs::read(d.join("req256.der")).unwrap();
+        let parsed = OcspRequest::from_der(&req256).unwrap();
+        assert_eq!(
+            parsed.tbs_request.request_list[0]
+                .req_cert
+                .hash_algorithm
+                .oid,
+            DigestAlg::Sha256.oid()
+        );
+        let resp = openssl_ocsp_response(d, &pki, &pki.responder, &req256);
+        let r = check(&pki, &[resp], at + time::Duration::seconds(5), None);
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::RevokedNoPoe),
+            "{:?}",
+            r.errors
+        );
+        let (t, reason) = r.signer_revoked_at.clone().unwrap();
+        assert_eq!(t, revoked_at);
+        assert_eq!(reason, "keyCompromise");
+    }
+
+    #[test]
+    fn ocsp_signed_by_the_ca_itself_is_accepted() {
+        let at = now();
+        let pki = build(&Opts::new(at));
+        let dir = tempfile::tempdir().unwrap();
+        write_index(dir.path(), &pki, None);
+        let req = build_ocsp_request(&pki.signer.der, &pki.interm.der).unwrap();
+        let resp = openssl_ocsp_response(dir.path(), &pki, &pki.interm, &req);
+        let r = check(&pki, &[resp], at + time::Duration::seconds(5), None);
+        assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
+        assert_eq!(r.revocation[0].responder_cert, None);
+        assert!(
+            r.revocation[0]
+                .signed_by
+                .as_deref()
+                .unwrap()
+                .contains("Test Issuing CA")
+        );
+    }
+
+    #[test]
+    fn unauthorised_ocsp_responders_are_rejected() {
+        let at = now();
+        let pki = build(&Opts::new(at));
+        let other = build(&Opts::new(at));
+        let dir = tempfile::tempdir().unwrap();
+        write_index(dir.path(), &pki, None);
+        let req = build_ocsp_request(&pki.signer.der, &pki.interm.der).unwrap();
+        // Issued by the right CA but without id-kp-OCSPSigning.
+        let rogue = openssl_ocsp_response(dir.path(), &pki, &pki.rogue_responder, &req);
+        let r = check(&pki, &[rogue], at + time::Duration::seconds(5), None);
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::TryLater),
+            "{:?}",
+            r.errors
+        );
+        let rej = &r.revocation[0].rejected;
+        assert!(
+            rej.iter()
+                .any(|f| f.reason.contains("not authorised")
+                    && f.reason.contains("id-kp-OCSPSigning")),
+            "{rej:?}"
+        );
+        // A proper OCSP signing certificate, but from another CA (same names).
+        let foreign = openssl_ocsp_response(dir.path(), &pki, &other.responder, &req);
+        let r = check(&pki, &[foreign], at + time::Duration::seconds(5), None);
+        assert_eq!(r.sub_indication, Some(SubIndication::TryLater));
+        assert!(
+            r.revocation[0]
+                .rejected
+                .iter()
+                .any(|f| f.reason.contains("not issued by")),
+            "{:?}",
+            r.revocation[0].rejected
+        );
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.reason.contains("not authorised"))
+        );
+    }
+
+    #[test]
+    fn parsers_survive_truncation() {
+        let at = now();
+        let pki = build(&Opts::new(at));
+        let c = crl(&pki.interm, at, &[(&SIGNER_SERIAL, at)]);
+        let parsed = parse_crl(&c).unwrap();
+        assert!(parsed.next_update.is_some());
+        for n in 0..c.len() {
+            let _ = parse_crl(&c[..n]);
+            let _ = parse_ocsp(&c[..n]);
+        }
+        assert!(parse_ocsp(&vec![0u8; MAX_OCSP_BYTES + 1]).is_err());
+        // An OCSPResponse with status tryLater (3): `30 03 0a 01 03`.
+        assert_eq!(
+            parse_ocsp(&[0x30, 0x03, 0x0a, 0x01, 0x03]).err(),
+            Some(RevocationError::OcspStatus("TryLater".into()))
+        );
+    }
+
+    /// `openssl ocsp` as a live responder on a free local port.
+    struct Responder {
+        child: std::process::Child,
+        port: u16,
+    }
+
+    impl Drop for Responder {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    /// Starts the responder and waits until it answers. openssl 3.0's responder hangs
+    /// on a connection closed without a request, so readiness is polled with a real
+    /// OCSP request over a raw socket (bounded number of attempts and time).
+    fn start_responder(dir: &std::path::Path, port: u16, probe: &[u8]) -> Responder {
+        use std::io::Write as _;
+        let child = std::process::Command::new("openssl")
+            .args([
+                "ocsp",
+                "-index",
+                "index.txt",
+                "-port",
+                &port.to_string(),
+                "-rsigner",
+                "rsigner.pem",
+                "-rkey",
+                "rsigner.key",
+                "-CA",
+                "issuer.pem",
+                "-ndays",
+                "1",
+                "-ignore_err",
+            ])
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl starts");
+        let r = Responder { child, port };
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "openssl ocsp did not start"
+            );
+            let Ok(mut s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200))
+            else {
+                std::thread::yield_now();
+                continue;
+            };
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let head = format!(
+                "POST / HTTP/1.0\r\nContent-Type: application/ocsp-request\r\nContent-Length: {}\r\n\r\n",
+                probe.len()
+            );
+            let mut answer = Vec::new();
+            if s.write_all(head.as_bytes()).is_ok()
+                && s.write_all(probe).is_ok()
+                && s.read_to_end(&mut answer).is_ok()
+                && answer.starts_with(b"HTTP/1.0 200")
+            {
+                return r;
+            }
+        }
+    }
+
+    #[test]
+    fn http_fetcher_against_live_openssl_responder() {
+        let at = now();
+        let port = free_port();
+        let mut o = Opts::new(at);
+        o.ocsp_url = Some(format!("http://127.0.0.1:{port}/"));
+        let pki = build(&o);
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write_index(d, &pki, None);
+        pki.interm.write(d, "issuer");
+        pki.responder.write(d, "rsigner");
+        let probe = build_ocsp_request(&pki.tsa.der, &pki.interm.der).unwrap();
+        let responder = start_responder(d, port, &probe);
+        let fetcher = HttpFetcher::new().unwrap();
+
+        let r = check(&pki, &[], at + time::Duration::seconds(5), Some(&fetcher));
+        assert_eq!(
+            r.indication,
+            Indication::TotalPassed,
+            "{:?} {:?}",
+            r.errors,
+            r.warnings
+        );
+        let f = &r.revocation[0];
+        assert_eq!(f.status, RevocationStatus::Good);
+        assert!(f.fetched);
+        assert_eq!(f.source, Some(RevocationSource::Ocsp));
+        assert!(f.data.as_ref().is_some_and(|d| parse_ocsp(d).is_ok()));
+        // The CRL distribution point (http://127.0.0.1:9/…) was not needed.
+        assert!(!r.warnings.iter().any(|w| w.reason.contains("CRL")));
+
+        // From inside a tokio runtime the blocking client must not panic.
+        let req = build_ocsp_request(&pki.signer.der, &pki.interm.der).unwrap();
+        let url = format!("http://127.0.0.1:{}/", responder.port);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let body = rt
+            .block_on(async { fetcher.fetch_ocsp(&url, &req) })
+            .unwrap();
+        assert!(parse_ocsp(&body).is_ok());
+
+        // Responses with a nextUpdate are cached: with the responder gone, the same
+        // request is still answered.
+        drop(responder);
+        let again = fetcher.fetch_ocsp(&url, &req).unwrap();
+        assert_eq!(again, body);
+        // A new request to the dead responder fails quickly with a transport error.
+        let other_req = build_ocsp_request(&pki.tsa.der, &pki.interm.der).unwrap();
+        assert!(matches!(
+            fetcher.fetch_ocsp(&url, &other_req),
+            Err(FetchError::Http(_))
+        ));
+        assert!(matches!(
+            fetcher.fetch_crl("ldap://example.org/cn=crl"),
+            Err(FetchError::BadUrl(_))
+        ));
+        assert!(matches!(
+            fetcher.fetch_crl("file:///etc/passwd"),
+            Err(FetchError::BadUrl(_))
+        ));
+    }
+
+    #[test]
+    fn online_fetch_failure_is_try_later_with_a_note() {
+        let at = now();
+        let port = free_port(); // nothing listens there
+        let mut o = Opts::new(at);
+        o.ocsp_url = Some(format!("http://127.0.0.1:{port}/"));
+        let pki = build(&o);
+        let fetcher = HttpFetcher::new().unwrap();
+        let r = check(&pki, &[], at, Some(&fetcher));
+        assert_eq!(r.sub_indication, Some(SubIndication::TryLater));
+        assert!(
+            r.errors[0].reason.contains("embedded or online"),
+            "{:?}",
+            r.errors
+        );
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.reason.contains("online OCSP request")),
+            "{:?}",
+            r.warnings
+        );
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.reason.contains("downloading the CRL")),
+            "{:?}",
+            r.warnings
+        );
     }
 }
