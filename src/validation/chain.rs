@@ -405,6 +405,8 @@ struct Search<'a> {
     best_partial: Vec<usize>,
     /// Why anchor candidates were not accepted (TL status, …).
     notes: Vec<String>,
+    /// (SPKI, subject) of the explicit anchors: a certificate with both is trusted.
+    explicit: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 impl<'a> Search<'a> {
@@ -423,11 +425,10 @@ impl<'a> Search<'a> {
 
     fn anchor_of(&mut self, i: usize) -> Option<AnchorSource> {
         let c = &self.certs[i];
-        let explicit = self.input.trust.explicit.iter().any(|e| {
-            e.as_slice() == c.der.as_slice()
-                || CertInfo::parse(e)
-                    .is_ok_and(|a| a.spki == c.spki && names_equal(&a.subject, &c.subject))
-        });
+        let explicit = self
+            .explicit
+            .iter()
+            .any(|(spki, subject)| *spki == c.spki && names_equal(subject, &c.subject));
         if explicit {
             return Some(AnchorSource::Explicit);
         }
@@ -624,6 +625,14 @@ pub fn check_certificate(input: &CertCheckInput<'_>) -> CertCheck {
         verifications: 0,
         best_partial: Vec::new(),
         notes: Vec::new(),
+        explicit: input
+            .trust
+            .explicit
+            .iter()
+            .take(MAX_UNIVERSE)
+            .filter_map(|e| CertInfo::parse(e).ok())
+            .map(|a| (a.spki, a.subject))
+            .collect(),
     };
     for d in input.pool.iter().chain(input.trust.explicit.iter()) {
         search.add(d);
