@@ -561,14 +561,14 @@ pub fn verify_signed_object(
         return Err(bad("not a SEQUENCE"));
     }
     let body = outer.value();
-    let tbs = AnyRef::from_der(body).map_err(|e| bad(&e.to_string()))?;
+    let tbs = first_tlv(body).map_err(|e| bad(&e.to_string()))?;
     let tbs_len = der::Encode::encoded_len(&tbs)
         .ok()
         .and_then(|l| usize::try_from(u32::from(l)).ok())
         .ok_or_else(|| bad("length"))?;
     let tbs_bytes = body.get(..tbs_len).ok_or_else(|| bad("length"))?;
     let mut rest = body.get(tbs_len..).ok_or_else(|| bad("length"))?;
-    let alg_any = AnyRef::from_der(rest).map_err(|e| bad(&e.to_string()))?;
+    let alg_any = first_tlv(rest).map_err(|e| bad(&e.to_string()))?;
     let alg_len = der::Encode::encoded_len(&alg_any)
         .ok()
         .and_then(|l| usize::try_from(u32::from(l)).ok())
@@ -584,6 +584,12 @@ pub fn verify_signed_object(
     };
     let scheme = Scheme::from_identifier(&alg.oid, params.as_deref(), None)?;
     verify(issuer_spki_der, scheme, tbs_bytes, sig)
+}
+
+/// The first TLV of `input` (which may be followed by more).
+fn first_tlv(input: &[u8]) -> der::Result<AnyRef<'_>> {
+    let mut reader = der::SliceReader::new(input)?;
+    der::Decode::decode(&mut reader)
 }
 
 /// Converts a plain `r || s` ECDSA value to a DER `Ecdsa-Sig-Value`.

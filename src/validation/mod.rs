@@ -11,8 +11,11 @@
 //! registry of granted services), HTTP or SQL (the `http::validation` router and the CLI
 //! call [`validate`]-style entry points with bytes and get a report back).
 
+pub mod chain;
 pub mod crypto;
 pub mod evidence;
+pub mod policy;
 pub mod qcstatements;
 pub mod qualification;
 pub mod report;
+pub mod revocation;
