@@ -43,8 +43,8 @@ use crate::trust::xmldsig::{self as dsig, XADES_SIGNED_PROPERTIES_TYPE, element_
 
 /// Checks one RFC 3161 timestamp: `(id, kind, token DER, digest of the covered data by
 /// algorithm)` → evidence (normally `crate::validation::tsp::check_timestamp`).
-pub type TimestampCheck<'a> = dyn Fn(String, TimestampKind, &[u8], &dyn Fn(DigestAlg) -> Vec<u8>) -> TimestampEvidence
-    + 'a;
+pub type TimestampCheck<'a> =
+    dyn Fn(String, TimestampKind, &[u8], &dyn Fn(DigestAlg) -> Vec<u8>) -> TimestampEvidence + 'a;
 
 /// Largest accepted XML input.
 pub const MAX_INPUT_BYTES: usize = 32 << 20;
@@ -87,8 +87,7 @@ const COUNTERSIGNED_TYPE: &str = "http://uri.etsi.org/01903#CountersignedSignatu
 fn is_xades(n: &Node, local: &str) -> bool {
     n.is_element()
         && n.tag_name().name() == local
-        && n
-            .tag_name()
+        && n.tag_name()
             .namespace()
             .is_some_and(|ns| ns.starts_with(XADES_NS_PREFIX))
 }
@@ -472,7 +471,9 @@ fn collect_values(usp: Option<Node>) -> Values {
         }
         let name = child.tag_name().name();
         let containers: Vec<Node> = match name {
-            "CertificateValues" | "AttrAuthoritiesCertValues" | "RevocationValues"
+            "CertificateValues"
+            | "AttrAuthoritiesCertValues"
+            | "RevocationValues"
             | "AttributeRevocationValues" => vec![child],
             "TimeStampValidationData" => element_children(child).collect(),
             _ => continue,
@@ -603,8 +604,7 @@ fn read_signature(ctx: &DocCtx, sig: Node, index: usize) -> SignatureEvidence {
         .collect();
     if data_refs.is_empty() {
         pr.not_found.push(
-            "no reference points to signed data (only to signature properties or key info)"
-                .into(),
+            "no reference points to signed data (only to signature properties or key info)".into(),
         );
     }
 
@@ -619,7 +619,9 @@ fn read_signature(ctx: &DocCtx, sig: Node, index: usize) -> SignatureEvidence {
         let inner = check_references(ctx, sig, parts.key_info, &nodes);
         for ir in &inner {
             let line = match &ir.outcome {
-                Ok(p) if p.matches => format!("manifest {}: {}: digest matches", describe(m), ir.label()),
+                Ok(p) if p.matches => {
+                    format!("manifest {}: {}: digest matches", describe(m), ir.label())
+                }
                 Ok(_) => {
                     manifest_full = false;
                     let w = format!("{}: the digest does not match ds:DigestValue", ir.label());
@@ -629,7 +631,11 @@ fn read_signature(ctx: &DocCtx, sig: Node, index: usize) -> SignatureEvidence {
                 }
                 Err(e) => {
                     manifest_full = false;
-                    format!("manifest {}: {}: not checked ({e})", describe(m), ir.label())
+                    format!(
+                        "manifest {}: {}: not checked ({e})",
+                        describe(m),
+                        ir.label()
+                    )
                 }
             };
             ev.notes.push(line);
@@ -746,11 +752,14 @@ fn read_signature(ctx: &DocCtx, sig: Node, index: usize) -> SignatureEvidence {
     if !verified {
         // Identify the signer anyway: the one the signing-certificate reference names, else
         // the first candidate.
-        let by_ref = candidates
-            .iter()
-            .copied()
-            .find(|&i| pool.get(i).is_some_and(|c| cert_ref(props.ssp, c).0 == CertRef::Matches));
-        if let Some(c) = by_ref.or(candidates.first().copied()).and_then(|i| pool.get(i)) {
+        let by_ref = candidates.iter().copied().find(|&i| {
+            pool.get(i)
+                .is_some_and(|c| cert_ref(props.ssp, c).0 == CertRef::Matches)
+        });
+        if let Some(c) = by_ref
+            .or(candidates.first().copied())
+            .and_then(|i| pool.get(i))
+        {
             ev.signer_cert = Some(c.der.clone());
         }
         if let Some(s) = scheme {
@@ -772,7 +781,10 @@ fn read_signature(ctx: &DocCtx, sig: Node, index: usize) -> SignatureEvidence {
     }
 
     // Signed properties.
-    let signer = ev.signer_cert.as_deref().and_then(|d| Cert::parse(d.to_vec()));
+    let signer = ev
+        .signer_cert
+        .as_deref()
+        .and_then(|d| Cert::parse(d.to_vec()));
     if let Some(ssp) = props.ssp {
         if let Some(st) = x_child(ssp, "SigningTime") {
             match dsig::parse_xsd_datetime(&text(st)) {
@@ -788,8 +800,11 @@ fn read_signature(ctx: &DocCtx, sig: Node, index: usize) -> SignatureEvidence {
             let (r, warnings) = cert_ref(Some(ssp), c);
             ev.cert_ref = r;
             for w in warnings {
-                ev.warnings
-                    .push(Finding::new("ISC: signing certificate reference", &object, w));
+                ev.warnings.push(Finding::new(
+                    "ISC: signing certificate reference",
+                    &object,
+                    w,
+                ));
             }
         }
         policy(ssp, &mut ev);
@@ -813,8 +828,10 @@ fn read_signature(ctx: &DocCtx, sig: Node, index: usize) -> SignatureEvidence {
 
     // Level.
     let etsi = props.signed.is_some() && !data_refs.is_empty();
+    let verdict = pr.verdict();
     ev.format = if etsi {
         level(&LevelFacts {
+            intact: verdict.passed(),
             parts: &parts,
             props: &props,
             results: &results,
@@ -830,7 +847,7 @@ fn read_signature(ctx: &DocCtx, sig: Node, index: usize) -> SignatureEvidence {
     };
 
     ev.scope = scope(ctx.doc, sig, &data_refs, manifest_full, ctx.detached);
-    ev.integrity = pr.verdict();
+    ev.integrity = verdict;
     ev
 }
 
@@ -886,7 +903,8 @@ fn find_props<'a, 'i>(
             pr.format.push(why);
         }
     }
-    props.usp = x_child(qp, "UnsignedProperties").and_then(|u| x_child(u, "UnsignedSignatureProperties"));
+    props.usp =
+        x_child(qp, "UnsignedProperties").and_then(|u| x_child(u, "UnsignedSignatureProperties"));
     let sp = x_child(qp, "SignedProperties");
     let sp_refs: Vec<&RefResult> = results
         .iter()
@@ -983,15 +1001,15 @@ fn signer_candidates(key_info: Option<Node>, pool: &[Cert], ssp: Option<Node>) -
                         }
                     }
                 }
-            } else if n.tag_name().name() == "X509Digest" {
-                if let (Some(alg), Ok(d)) = (
+            } else if n.tag_name().name() == "X509Digest"
+                && let (Some(alg), Ok(d)) = (
                     n.attribute("Algorithm").and_then(DigestAlg::from_uri),
                     dsig::b64_decode(&text(n)),
-                ) {
-                    for (i, c) in pool.iter().enumerate() {
-                        if certs::digest_matches(c, alg, &d) {
-                            push(i, &mut out);
-                        }
+                )
+            {
+                for (i, c) in pool.iter().enumerate() {
+                    if certs::digest_matches(c, alg, &d) {
+                        push(i, &mut out);
                     }
                 }
             }
@@ -1108,11 +1126,7 @@ fn policy(ssp: Node, ev: &mut SignatureEvidence) {
             .to_string();
         ev.policy_id = Some(id);
     }
-    for q in spid
-        .descendants()
-        .filter(|n| is_xades(n, "SPURI"))
-        .take(8)
-    {
+    for q in spid.descendants().filter(|n| is_xades(n, "SPURI")).take(8) {
         ev.notes.push(format!("signature policy URL: {}", text(q)));
     }
 }
@@ -1243,7 +1257,10 @@ fn read_timestamps(
             }
         }
     }
-    let usp_children: Vec<Node> = props.usp.map(|u| element_children(u).collect()).unwrap_or_default();
+    let usp_children: Vec<Node> = props
+        .usp
+        .map(|u| element_children(u).collect())
+        .unwrap_or_default();
     for c in &usp_children {
         let name = c.tag_name().name();
         if !c
@@ -1255,7 +1272,9 @@ fn read_timestamps(
         }
         match name {
             "SignatureTimeStamp" => items.push((*c, TimestampKind::Signature)),
-            "SigAndRefsTimeStamp" | "SigAndRefsTimeStampV2" | "RefsOnlyTimeStamp"
+            "SigAndRefsTimeStamp"
+            | "SigAndRefsTimeStampV2"
+            | "RefsOnlyTimeStamp"
             | "RefsOnlyTimeStampV2" => {
                 facts.x_ts = true;
                 items.push((*c, TimestampKind::ValidationData));
@@ -1281,10 +1300,9 @@ fn read_timestamps(
             Some(m) => {
                 let uri = m.attribute("Algorithm").unwrap_or("");
                 match C14nMethod::from_uri(uri) {
-                    Some(c) if c.is_exclusive() => (
-                        c,
-                        dsig::inclusive_prefixes(m).unwrap_or_default(),
-                    ),
+                    Some(c) if c.is_exclusive() => {
+                        (c, dsig::inclusive_prefixes(m).unwrap_or_default())
+                    }
                     Some(c) => (c, Vec::new()),
                     None => {
                         ev.errors.push(Finding::new(
@@ -1343,7 +1361,10 @@ fn read_timestamps(
                 ev.errors.push(Finding::new(
                     "FC: timestamp",
                     &object,
-                    format!("{tid}: unsupported Encoding {:?}", tok.attribute("Encoding")),
+                    format!(
+                        "{tid}: unsupported Encoding {:?}",
+                        tok.attribute("Encoding")
+                    ),
                 ));
                 continue;
             }
@@ -1455,7 +1476,11 @@ fn covered_data(
                         return Err(format!("Include #{w} names no ds:Reference"));
                     }
                 }
-                cov.ref_octets(|r| r.spec.id.is_some_and(|i| wanted.contains(&i)), None, &mut out)?;
+                cov.ref_octets(
+                    |r| r.spec.id.is_some_and(|i| wanted.contains(&i)),
+                    None,
+                    &mut out,
+                )?;
             }
         }
         TimestampKind::ValidationData => {
@@ -1502,6 +1527,8 @@ fn covered_data(
 }
 
 struct LevelFacts<'x, 'a, 'i> {
+    /// Integrity passed.
+    intact: bool,
     parts: &'x Parts<'a, 'i>,
     props: &'x Props<'a, 'i>,
     results: &'x [RefResult<'a, 'i>],
@@ -1513,15 +1540,22 @@ struct LevelFacts<'x, 'a, 'i> {
 /// DataObjectFormat rules of EN 319 132-1 §5.2.4 and the baseline's §6.3 (MimeType once,
 /// ObjectReference naming a reference of SignedInfo or of a signed Manifest).
 fn dof_ok(dof: Node, f: &LevelFacts) -> bool {
-    let Some(r) = dof.attribute("ObjectReference").and_then(|r| r.strip_prefix('#')) else {
+    let Some(r) = dof
+        .attribute("ObjectReference")
+        .and_then(|r| r.strip_prefix('#'))
+    else {
         return false;
     };
     let in_si = f.results.iter().any(|x| x.spec.id == Some(r));
-    let in_manifest = f.results.iter().filter(|x| x.kind == Kind::Manifest).any(|x| {
-        x.element.is_some_and(|m| {
-            element_children(m).any(|c| is_ds(&c, "Reference") && c.attribute("Id") == Some(r))
-        })
-    });
+    let in_manifest = f
+        .results
+        .iter()
+        .filter(|x| x.kind == Kind::Manifest)
+        .any(|x| {
+            x.element.is_some_and(|m| {
+                element_children(m).any(|c| is_ds(&c, "Reference") && c.attribute("Id") == Some(r))
+            })
+        });
     (in_si || in_manifest)
         && count(Some(dof), "MimeType") == 1
         && count(Some(dof), "Description") <= 1
@@ -1566,11 +1600,15 @@ fn baseline_b(f: &LevelFacts) -> bool {
         && f.signer_in_key_info
 }
 
-/// The level ETSI names for the signature (only timestamps whose imprint matched count).
+/// The level ETSI names for the signature. Only what is authentic counts: timestamps
+/// whose imprint matched, and — when the signature is not intact (a reference digest,
+/// e.g. of `SignedProperties`, or the signature value fails) — no baseline and no
+/// timestamp-based form is claimed: the form is named from the properties present
+/// (`XAdES-BES` / `XAdES-EPES`). (EU DSS names the structural level regardless.)
 fn level(f: &LevelFacts) -> String {
     let ssp = f.props.ssp;
-    let b = baseline_b(f);
-    let t = f.ts.signature.iter().any(|(_, ok)| *ok > 0);
+    let b = f.intact && baseline_b(f);
+    let t = f.intact && f.ts.signature.iter().any(|(_, ok)| *ok > 0);
     if !t {
         return if b {
             "XAdES-BASELINE-B"
@@ -1594,7 +1632,11 @@ fn level(f: &LevelFacts) -> String {
     }
     if c {
         return if x && f.lt_values {
-            if f.ts.archive_ok { "XAdES-A" } else { "XAdES-X-L" }
+            if f.ts.archive_ok {
+                "XAdES-A"
+            } else {
+                "XAdES-X-L"
+            }
         } else if x {
             "XAdES-X"
         } else {
@@ -1605,7 +1647,12 @@ fn level(f: &LevelFacts) -> String {
     if f.lt_values && f.ts.archive_ok {
         return "XAdES-A".into();
     }
-    if baseline_t { "XAdES-BASELINE-T" } else { "XAdES-T" }.into()
+    if baseline_t {
+        "XAdES-BASELINE-T"
+    } else {
+        "XAdES-T"
+    }
+    .into()
 }
 
 fn scope(
@@ -1642,7 +1689,10 @@ fn scope(
             }
             (Target::Document, _) => {
                 if others > 0 {
-                    format!("whole document without {} ds:Signature element(s)", others + usize::from(p.excluded.contains(&sig.id())))
+                    format!(
+                        "whole document without {} ds:Signature element(s)",
+                        others + usize::from(p.excluded.contains(&sig.id()))
+                    )
                 } else if p.excluded.contains(&sig.id()) {
                     "whole document (without the enveloped signature)".to_string()
                 } else {
@@ -1650,7 +1700,8 @@ fn scope(
                 }
             }
             (Target::Element(e), _) => {
-                let own_object = is_ds(&e, "Object") && e.parent().map(|x| x.id()) == Some(sig.id());
+                let own_object =
+                    is_ds(&e, "Object") && e.parent().map(|x| x.id()) == Some(sig.id());
                 let root = e.id() == doc.root_element().id();
                 if own_object {
                     format!("enveloped object {}", describe(e))

@@ -71,9 +71,7 @@ impl<'a, 'i> Ids<'a, 'i> {
     /// The one element carrying `id`.
     pub(super) fn resolve(&self, id: &str) -> Result<Node<'a, 'i>, RefError> {
         match self.map.get(id).map(Vec::as_slice) {
-            None | Some([]) => Err(RefError::NotFound(format!(
-                "no element has Id {id:?}"
-            ))),
+            None | Some([]) => Err(RefError::NotFound(format!("no element has Id {id:?}"))),
             Some([one]) => Ok(*one),
             Some(many) => Err(RefError::Malformed(format!(
                 "Id {id:?} is carried by {} elements (signature wrapping?)",
@@ -280,6 +278,25 @@ fn all_signatures(doc: &Document) -> Result<Vec<NodeId>, RefError> {
     Ok(v)
 }
 
+/// Every `Signature` element whose qualified name as written is `qname` (bounded).
+fn by_qname(doc: &Document, qname: &str) -> Result<Vec<NodeId>, RefError> {
+    let (prefix, _) = qname.split_once(':').unwrap_or(("", qname));
+    let text = doc.input_text();
+    let v: Vec<NodeId> = doc
+        .descendants()
+        .filter(|n| n.is_element() && n.tag_name().name() == "Signature")
+        .filter(|n| c14n::element_prefix(text, *n).is_ok_and(|p| p == prefix))
+        .take(MAX_EXCLUDED + 1)
+        .map(|n| n.id())
+        .collect();
+    if v.len() > MAX_EXCLUDED {
+        return Err(RefError::Unsupported(format!(
+            "more than {MAX_EXCLUDED} elements to filter out"
+        )));
+    }
+    Ok(v)
+}
+
 /// `P:Signature` where prefix `P` is bound to the XML-DSig namespace at `ctx`.
 fn is_dsig_qname(ctx: Node, qname: &str) -> bool {
     match qname.split_once(':') {
@@ -296,6 +313,8 @@ fn compact(s: &str) -> String {
 enum Filter {
     AllSignatures,
     ThisSignature,
+    /// Every element whose qualified name, as written, is this (`name()='ds:Signature'`).
+    QName(String),
 }
 
 fn xpath_filter(tr: Node, alg: &str) -> Result<Filter, RefError> {
@@ -350,6 +369,16 @@ fn xpath_filter(tr: Node, alg: &str) -> Result<Filter, RefError> {
         return Ok(Filter::AllSignatures);
     }
     if let Some(q) = expr
+        .strip_prefix("/descendant::*[name()='")
+        .or_else(|| expr.strip_prefix("//*[name()='"))
+        .and_then(|r| r.strip_suffix("']"))
+        && (q == "Signature"
+            || q.strip_suffix(":Signature")
+                .is_some_and(|p| !p.contains(':')))
+    {
+        return Ok(Filter::QName(q.to_string()));
+    }
+    if let Some(q) = expr
         .strip_prefix("here()/ancestor::")
         .and_then(|r| r.strip_suffix("[1]"))
         && is_dsig_qname(x, q)
@@ -378,11 +407,7 @@ fn c14n_err(e: c14n::C14nError) -> RefError {
 }
 
 /// Canonicalizes detached octets as an XML document.
-fn c14n_octets(
-    bytes: &[u8],
-    method: C14nMethod,
-    prefixes: &[&str],
-) -> Result<Vec<u8>, RefError> {
+fn c14n_octets(bytes: &[u8], method: C14nMethod, prefixes: &[&str]) -> Result<Vec<u8>, RefError> {
     let text = dsig::decode_utf8(bytes)
         .map_err(|e| RefError::Malformed(format!("canonicalizing octets: {e}")))?;
     let doc = dsig::parse_document(text)
@@ -419,9 +444,7 @@ pub(super) fn process<'a, 'i>(
             // A missing URI means the application knows the data: only a detached
             // document can stand in for it.
             match ctx.detached {
-                Some(d) if d.only_candidate => {
-                    (Target::Detached, Data::Octets(d.bytes.to_vec()))
-                }
+                Some(d) if d.only_candidate => (Target::Detached, Data::Octets(d.bytes.to_vec())),
                 _ => {
                     return Err(RefError::NotFound(
                         "reference without URI and no detached document".into(),
@@ -485,6 +508,7 @@ pub(super) fn process<'a, 'i>(
                 match xpath_filter(*tr, talg)? {
                     Filter::AllSignatures => exclude.extend(all_signatures(ctx.doc)?),
                     Filter::ThisSignature => exclude.push(ctx.sig.id()),
+                    Filter::QName(q) => exclude.extend(by_qname(ctx.doc, &q)?),
                 }
                 Data::Nodes { apex, exclude }
             }
