@@ -1,0 +1,248 @@
+//! RFC 3161 time-stamp tokens for validation: the `TSTInfo` (RFC 3161 §2.4.2) and the
+//! check of one token against the data it must cover.
+//!
+//! Owns: [`parse_token`] (a `SignedData` whose eContent is `id-ct-TSTInfo`) and
+//! [`check_timestamp`], which fills a [`TimestampEvidence`]: message imprint, CMS
+//! signature of the token with its ESS signing-certificate reference, TSA certificate,
+//! certificates and algorithms.
+//! Must not touch: what the timestamp covers (the caller hands over the digest of the
+//! covered data), TSA trust, chain or qualification decisions, or timestamp ordering.
+
+use time::OffsetDateTime;
+
+use super::cms::{self, CmsError, Content, ParsedSignedData, oids, tlv};
+use super::crypto::DigestAlg;
+use super::evidence::{Algorithms, CertRef, Check, TimestampEvidence, TimestampKind};
+use super::report::SubIndication;
+
+/// Why a token could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TspError {
+    /// The CMS structure is unreadable.
+    #[error("time-stamp token: {0}")]
+    Cms(#[from] CmsError),
+    /// The eContentType is not `id-ct-TSTInfo`.
+    #[error("time-stamp token content type is {0}, not id-ct-TSTInfo")]
+    NotTstInfo(String),
+    /// No encapsulated `TSTInfo`.
+    #[error("time-stamp token without encapsulated TSTInfo")]
+    NoContent,
+    /// The `TSTInfo` is malformed.
+    #[error("malformed TSTInfo: {0}")]
+    Malformed(String),
+}
+
+/// The parts of `TSTInfo` validation uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TstInfo {
+    /// `genTime`.
+    pub gen_time: OffsetDateTime,
+    /// `messageImprint.hashAlgorithm` (`None` if not supported).
+    pub imprint_alg: Option<DigestAlg>,
+    /// `messageImprint.hashedMessage`.
+    pub imprint: Vec<u8>,
+    /// `policy` OID.
+    pub policy: String,
+    /// `serialNumber` contents.
+    pub serial: Vec<u8>,
+    /// `tsa` when a directory name (RFC 4514), or a description of another name form.
+    pub tsa_name: Option<String>,
+    /// `accuracy` in milliseconds.
+    pub accuracy_ms: Option<u64>,
+}
+
+fn bad(e: tlv::TlvError) -> TspError {
+    TspError::Malformed(e.0)
+}
+
+/// Parses a `TSTInfo`.
+pub fn parse_tst_info(der: &[u8]) -> Result<TstInfo, TspError> {
+    use tlv::tag;
+    let top = tlv::read_top(der).map_err(bad)?;
+    let top = top.expect(tag::SEQUENCE, "TSTInfo").map_err(bad)?;
+    let mut r = top.reader();
+    let version = r
+        .required("version")
+        .and_then(|v| v.small_uint())
+        .map_err(bad)?;
+    if version != 1 {
+        return Err(TspError::Malformed(format!("version {version}")));
+    }
+    let policy = r.required("policy").and_then(|p| p.oid()).map_err(bad)?;
+    let mi = r
+        .required("messageImprint")
+        .and_then(|m| m.expect(tag::SEQUENCE, "messageImprint"))
+        .map_err(bad)?;
+    let mut mr = mi.reader();
+    let alg = mr
+        .required("hashAlgorithm")
+        .and_then(|a| a.expect(tag::SEQUENCE, "hashAlgorithm"))
+        .and_then(|a| a.reader().required("algorithm").and_then(|o| o.oid()))
+        .map_err(bad)?;
+    let imprint = mr
+        .required("hashedMessage")
+        .and_then(|h| h.octets())
+        .map_err(bad)?
+        .into_owned();
+    let serial = r
+        .required("serialNumber")
+        .and_then(|s| s.integer().map(<[u8]>::to_vec))
+        .map_err(bad)?;
+    let gen_t = r.required("genTime").map_err(bad)?;
+    if gen_t.tag != tag::GENERALIZED_TIME {
+        return Err(TspError::Malformed(
+            "genTime is not a GeneralizedTime".into(),
+        ));
+    }
+    let gen_time = gen_t.time().map_err(bad)?;
+    let mut accuracy_ms = None;
+    let mut tsa_name = None;
+    while let Some(f) = r.next().map_err(bad)? {
+        match f.tag {
+            tag::SEQUENCE => {
+                let mut ms: u64 = 0;
+                let mut ar = f.reader();
+                while let Some(a) = ar.next().map_err(bad)? {
+                    let v = tlv::strip_zeros(a.body);
+                    if v.len() > 8 {
+                        return Err(TspError::Malformed("accuracy too large".into()));
+                    }
+                    let n = v.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+                    match a.tag {
+                        tag::INTEGER => ms = ms.saturating_add(n.saturating_mul(1000)),
+                        t if t == tag::ctx_prim(0) => ms = ms.saturating_add(n),
+                        t if t == tag::ctx_prim(1) => ms = ms.saturating_add(n.div_ceil(1000)),
+                        _ => {}
+                    }
+                }
+                accuracy_ms = Some(ms);
+            }
+            t if t == tag::ctx(0) => {
+                tsa_name = f.reader().next().ok().flatten().map(|g| general_name(&g));
+            }
+            _ => {}
+        }
+    }
+    Ok(TstInfo {
+        gen_time,
+        imprint_alg: DigestAlg::from_oid(&alg),
+        imprint,
+        policy: policy.to_string(),
+        serial,
+        tsa_name,
+        accuracy_ms,
+    })
+}
+
+fn general_name(g: &tlv::Tlv<'_>) -> String {
+    use der::Decode as _;
+    match g.tag {
+        0xa4 => g
+            .reader()
+            .next()
+            .ok()
+            .flatten()
+            .and_then(|n| x509_cert::name::Name::from_der(n.raw).ok())
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "unreadable directory name".into()),
+        0x81 | 0x82 | 0x86 => String::from_utf8_lossy(g.body).into_owned(),
+        t => format!("general name with tag {t:#04x}"),
+    }
+}
+
+/// Parses a `TimeStampToken` (`ContentInfo` DER) into its `SignedData` and `TSTInfo`.
+pub fn parse_token(token: &[u8]) -> Result<(ParsedSignedData, TstInfo), TspError> {
+    let sd = cms::parse_signed_data(token)?;
+    if sd.econtent_type() != oids::TST_INFO {
+        return Err(TspError::NotTstInfo(sd.econtent_type().to_string()));
+    }
+    let tst = parse_tst_info(sd.econtent().ok_or(TspError::NoContent)?)?;
+    Ok((sd, tst))
+}
+
+/// Checks one token: the message imprint against `digest_of_covered(imprint_alg)`, the
+/// token's CMS signature and ESS signing-certificate reference. Never panics; an
+/// unreadable token yields `genTime` = UNIX epoch and failed checks.
+pub fn check_timestamp(
+    id: String,
+    kind: TimestampKind,
+    token: &[u8],
+    digest_of_covered: &dyn Fn(DigestAlg) -> Vec<u8>,
+) -> TimestampEvidence {
+    let failed = |sub, reason: String| Check::Failed { sub, reason };
+    let (sd, tst) = match parse_token(token) {
+        Ok(x) => x,
+        Err(e) => {
+            return TimestampEvidence {
+                id,
+                kind,
+                gen_time: OffsetDateTime::UNIX_EPOCH,
+                token: token.to_vec(),
+                imprint: failed(SubIndication::FormatFailure, e.to_string()),
+                signature: failed(SubIndication::FormatFailure, e.to_string()),
+                tsa_cert: None,
+                certificates: Vec::new(),
+                algorithms: Algorithms::default(),
+                covered_certificates: Vec::new(),
+                covered_crls: Vec::new(),
+                covered_ocsps: Vec::new(),
+            };
+        }
+    };
+    let imprint = match tst.imprint_alg {
+        None => failed(
+            SubIndication::FormatFailure,
+            "the message imprint uses an unsupported hash algorithm".into(),
+        ),
+        Some(alg) => {
+            if digest_of_covered(alg) == tst.imprint {
+                Check::Passed
+            } else {
+                failed(
+                    SubIndication::HashFailure,
+                    format!(
+                        "the {} message imprint does not match the time-stamped data",
+                        alg.name()
+                    ),
+                )
+            }
+        }
+    };
+    let (signature, tsa_cert, algorithms) = if sd.signer_count() != 1 {
+        (
+            failed(
+                SubIndication::FormatFailure,
+                format!(
+                    "a time-stamp token has {} signers, not one",
+                    sd.signer_count()
+                ),
+            ),
+            None,
+            Algorithms::default(),
+        )
+    } else {
+        let c = sd.verify_signer(0, &Content::Attached);
+        let sig = match (&c.integrity, c.cert_ref) {
+            (Check::Passed, CertRef::Mismatch) => failed(
+                SubIndication::FormatFailure,
+                "the ESS signing-certificate reference does not match the TSA certificate".into(),
+            ),
+            (other, _) => other.clone(),
+        };
+        (sig, c.signer_cert, c.algorithms)
+    };
+    TimestampEvidence {
+        id,
+        kind,
+        gen_time: tst.gen_time,
+        token: sd.der().to_vec(),
+        imprint,
+        signature,
+        tsa_cert,
+        certificates: sd.certificates(),
+        algorithms,
+        covered_certificates: Vec::new(),
+        covered_crls: Vec::new(),
+        covered_ocsps: Vec::new(),
+    }
+}
