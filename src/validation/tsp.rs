@@ -246,3 +246,159 @@ pub fn check_timestamp(
         covered_ocsps: Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validation::cms::test_support::*;
+
+    fn pyhanko() -> (Vec<u8>, Vec<(Vec<(usize, usize)>, Vec<u8>)>) {
+        let pdf = data("pades/pyhanko/pades-lta-dss-indirect-arrs-test.pdf");
+        let sigs = pdf_signatures(&pdf);
+        assert_eq!(sigs.len(), 2);
+        (pdf, sigs)
+    }
+
+    #[test]
+    fn pyhanko_document_timestamp_checks() {
+        let (pdf, sigs) = pyhanko();
+        let (ranges, token) = sigs[1].clone();
+        let (_, tst) = parse_token(&token).unwrap();
+        assert_eq!(tst.imprint_alg, Some(DigestAlg::Sha256));
+        let content = Content::Ranges {
+            data: &pdf,
+            ranges: ranges.clone(),
+        };
+        let covered = |alg: DigestAlg| content.digest(alg, None).unwrap();
+        let ev = check_timestamp("TS-1".into(), TimestampKind::Document, &token, &covered);
+        assert_eq!(ev.imprint, Check::Passed);
+        assert_eq!(ev.signature, Check::Passed);
+        assert!(ev.tsa_cert.is_some());
+        assert!(!ev.certificates.is_empty());
+        assert_eq!(ev.gen_time.year(), 2020);
+        // The pyHanko test TSA key verified (the PEM in tests/data is a later re-issue
+        // of the same key with other validity dates, so compare the SPKI).
+        let tsa_pem = data("pki/pyhanko-testing-ca/tsa.cert.pem");
+        let (_, tsa_der) = der::pem::decode_vec(&tsa_pem).unwrap();
+        let ours = cms::cert_parts(ev.tsa_cert.as_deref().unwrap()).unwrap();
+        assert_eq!(ours.spki, cms::cert_parts(&tsa_der).unwrap().spki);
+
+        // The same token over other data: imprint fails, signature still verifies.
+        let ev = check_timestamp("TS-1".into(), TimestampKind::Document, &token, &|a| {
+            a.digest(b"other")
+        });
+        assert!(matches!(
+            ev.imprint,
+            Check::Failed {
+                sub: SubIndication::HashFailure,
+                ..
+            }
+        ));
+        assert_eq!(ev.signature, Check::Passed);
+    }
+
+    #[test]
+    fn pyhanko_signature_timestamp_covers_the_signature_value() {
+        let (pdf, sigs) = pyhanko();
+        let (ranges, der) = sigs[0].clone();
+        let sd = cms::parse_signed_data(&der).unwrap();
+        let c = sd.verify_signer(0, &Content::Ranges { data: &pdf, ranges });
+        assert_eq!(c.integrity, Check::Passed);
+        assert_eq!(c.signature_timestamps.len(), 1);
+        let sv = c.signature_value.clone();
+        let ev = check_timestamp(
+            "TS-1".into(),
+            TimestampKind::Signature,
+            &c.signature_timestamps[0],
+            &|a| a.digest(&sv),
+        );
+        assert_eq!(ev.imprint, Check::Passed);
+        assert_eq!(ev.signature, Check::Passed);
+        let mut other = sv.clone();
+        other[0] ^= 1;
+        let ev = check_timestamp(
+            "TS-1".into(),
+            TimestampKind::Signature,
+            &c.signature_timestamps[0],
+            &|a| a.digest(&other),
+        );
+        assert!(!ev.imprint.passed());
+    }
+
+    #[test]
+    fn openssl_ts_tokens_verify_rsa_and_ecdsa() {
+        for ec in [false, true] {
+            let Some((_keep, dir)) = test_tsa(ec) else {
+                eprintln!("openssl not installed: skipped");
+                return;
+            };
+            let doc = b"the quick brown fox";
+            let token = openssl_token(&dir, doc).unwrap();
+            let (_, tst) = parse_token(&token).unwrap();
+            assert_eq!(tst.policy, "1.2.3.4.1");
+            assert_eq!(tst.accuracy_ms, Some(1500));
+            assert!(
+                tst.tsa_name
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("signgate test TSA")
+            );
+            let age = OffsetDateTime::now_utc() - tst.gen_time;
+            assert!(age.whole_minutes().abs() < 10, "genTime {}", tst.gen_time);
+            let ev = check_timestamp("TS-1".into(), TimestampKind::Signature, &token, &|a| {
+                a.digest(doc)
+            });
+            assert_eq!(ev.imprint, Check::Passed, "ec={ec}");
+            assert_eq!(ev.signature, Check::Passed, "ec={ec}");
+            assert_eq!(
+                ev.algorithms.signature.as_deref(),
+                Some(if ec { "ECDSA" } else { "RSA" })
+            );
+            let pem = std::fs::read(dir.join("tsa.pem")).unwrap();
+            let (_, tsa_der) = der::pem::decode_vec(&pem).unwrap();
+            assert_eq!(ev.tsa_cert, Some(tsa_der));
+            // Wrong imprint.
+            let ev = check_timestamp("TS-1".into(), TimestampKind::Signature, &token, &|a| {
+                a.digest(b"the quick brown fox.")
+            });
+            assert!(matches!(
+                ev.imprint,
+                Check::Failed {
+                    sub: SubIndication::HashFailure,
+                    ..
+                }
+            ));
+            // Tampered TSTInfo (serial number byte): signature fails.
+            let sd = cms::parse_signed_data(&token).unwrap();
+            let tst_der = sd.econtent().unwrap().to_vec();
+            let at = token
+                .windows(tst_der.len())
+                .position(|w| w == tst_der)
+                .unwrap();
+            let mut bad = token.clone();
+            bad[at + tst_der.len() - 1] ^= 1;
+            let ev = check_timestamp("TS-1".into(), TimestampKind::Signature, &bad, &|a| {
+                a.digest(doc)
+            });
+            assert!(!ev.signature.passed());
+        }
+    }
+
+    #[test]
+    fn garbage_tokens_fail_without_panicking() {
+        for t in [
+            &b""[..],
+            b"\x30\x03\x02\x01\x01",
+            b"nonsense",
+            &[0x30, 0x80, 0x30, 0x80],
+        ] {
+            let ev = check_timestamp("TS-9".into(), TimestampKind::Archive, t, &|a| a.digest(b""));
+            assert_eq!(ev.gen_time, OffsetDateTime::UNIX_EPOCH);
+            assert!(!ev.imprint.passed() && !ev.signature.passed());
+        }
+        // A SignedData that is not a TSTInfo.
+        let cades = data("cades/dss/signedCadesB.p7m");
+        assert!(matches!(parse_token(&cades), Err(TspError::NotTstInfo(_))));
+        assert!(parse_tst_info(b"\x30\x00").is_err());
+    }
+}
