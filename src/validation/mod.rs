@@ -11,7 +11,10 @@
 //! registry of granted services), HTTP or SQL (the `http::validation` router and the CLI
 //! call [`validate`]-style entry points with bytes and get a report back).
 
+pub mod cades;
+pub mod cms;
 pub mod crypto;
 pub mod evidence;
 pub mod report;
+pub mod tsp;
 pub mod xades;
