@@ -1,9 +1,9 @@
-//! XML canonicalization for signature verification: Canonical XML 1.0 (inclusive) and
-//! Exclusive XML Canonicalization 1.0, each with or without comments, over a parsed
+//! XML canonicalization for signature verification: Canonical XML 1.0 and 1.1 (inclusive)
+//! and Exclusive XML Canonicalization 1.0, each with or without comments, over a parsed
 //! `roxmltree` document.
 //!
-//! Owns: turning the document node or one element subtree (optionally minus one excluded
-//! subtree, i.e. the enveloped `ds:Signature`) into canonical octets. Must not touch:
+//! Owns: turning the document node or one element subtree (optionally minus excluded
+//! subtrees, e.g. the enveloped `ds:Signature`) into canonical octets. Must not touch:
 //! signature semantics (reference resolution, digests, keys) — that is
 //! `crate::trust::xmldsig` — nor parsing policy (the caller parses; DTDs are refused there,
 //! so every node maps 1:1 onto the original input text, which this module relies on to
@@ -26,6 +26,10 @@ pub const C14N10_WITH_COMMENTS: &str =
 pub const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 /// Exclusive XML Canonicalization 1.0 with comments.
 pub const EXC_C14N_WITH_COMMENTS: &str = "http://www.w3.org/2001/10/xml-exc-c14n#WithComments";
+/// Canonical XML 1.1.
+pub const C14N11: &str = "http://www.w3.org/2006/12/xml-c14n11";
+/// Canonical XML 1.1 with comments.
+pub const C14N11_WITH_COMMENTS: &str = "http://www.w3.org/2006/12/xml-c14n11#WithComments";
 
 /// A canonicalization algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,17 +42,25 @@ pub enum C14nMethod {
     Exclusive,
     /// Exclusive XML Canonicalization 1.0, comments kept.
     ExclusiveWithComments,
+    /// Canonical XML 1.1, comments omitted. On the node-sets this module supports
+    /// (document, element subtree) it differs from 1.0 only at the apex of a subtree:
+    /// `xml:id` is not inherited, and an inherited `xml:base` would need URI fix-up,
+    /// which is refused ([`C14nError::XmlBase`]).
+    Inclusive11,
+    /// Canonical XML 1.1, comments kept.
+    Inclusive11WithComments,
 }
 
 impl C14nMethod {
-    /// Maps an algorithm URI to a method; `None` for anything unsupported (including
-    /// Canonical XML 1.1, deliberately).
+    /// Maps an algorithm URI to a method; `None` for anything unsupported.
     pub fn from_uri(uri: &str) -> Option<Self> {
         match uri {
             C14N10 => Some(Self::Inclusive),
             C14N10_WITH_COMMENTS => Some(Self::InclusiveWithComments),
             EXC_C14N => Some(Self::Exclusive),
             EXC_C14N_WITH_COMMENTS => Some(Self::ExclusiveWithComments),
+            C14N11 => Some(Self::Inclusive11),
+            C14N11_WITH_COMMENTS => Some(Self::Inclusive11WithComments),
             _ => None,
         }
     }
@@ -60,6 +72,8 @@ impl C14nMethod {
             Self::InclusiveWithComments => C14N10_WITH_COMMENTS,
             Self::Exclusive => EXC_C14N,
             Self::ExclusiveWithComments => EXC_C14N_WITH_COMMENTS,
+            Self::Inclusive11 => C14N11,
+            Self::Inclusive11WithComments => C14N11_WITH_COMMENTS,
         }
     }
 
@@ -72,8 +86,15 @@ impl C14nMethod {
     pub fn with_comments(self) -> bool {
         matches!(
             self,
-            Self::InclusiveWithComments | Self::ExclusiveWithComments
+            Self::InclusiveWithComments
+                | Self::ExclusiveWithComments
+                | Self::Inclusive11WithComments
         )
+    }
+
+    /// Whether this is Canonical XML 1.1.
+    pub fn is_c14n11(self) -> bool {
+        matches!(self, Self::Inclusive11 | Self::Inclusive11WithComments)
     }
 
     /// The same algorithm with comments omitted (used when the input node-set was
@@ -82,6 +103,7 @@ impl C14nMethod {
         match self {
             Self::Inclusive | Self::InclusiveWithComments => Self::Inclusive,
             Self::Exclusive | Self::ExclusiveWithComments => Self::Exclusive,
+            Self::Inclusive11 | Self::Inclusive11WithComments => Self::Inclusive11,
         }
     }
 }
@@ -97,6 +119,10 @@ pub enum C14nError {
     /// node produced by entity expansion, which the parsing policy forbids anyway).
     #[error("cannot recover the qualified name of a node at byte offset {0}")]
     QName(usize),
+    /// Canonical XML 1.1 of a subtree whose ancestors carry `xml:base` (the URI fix-up
+    /// it requires is not implemented).
+    #[error("Canonical XML 1.1 with an inherited xml:base is not supported")]
+    XmlBase,
 }
 
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
@@ -116,9 +142,27 @@ pub fn canonicalize(
     inclusive_prefixes: &[&str],
     out: &mut Vec<u8>,
 ) -> Result<(), C14nError> {
+    let ex: &[NodeId] = match &exclude {
+        Some(id) => std::slice::from_ref(id),
+        None => &[],
+    };
+    canonicalize_excluding(doc, node, method, ex, inclusive_prefixes, out)
+}
+
+/// [`canonicalize`] leaving out the subtrees of every element in `exclude` (e.g. every
+/// `ds:Signature` for the XPath `not(ancestor-or-self::ds:Signature)` transform).
+pub fn canonicalize_excluding(
+    doc: &Document,
+    node: Node,
+    method: C14nMethod,
+    exclude: &[NodeId],
+    inclusive_prefixes: &[&str],
+    out: &mut Vec<u8>,
+) -> Result<(), C14nError> {
     let mut c = Canon {
         text: doc.input_text(),
         exclusive: method.is_exclusive(),
+        c14n11: method.is_c14n11(),
         comments: method.with_comments(),
         exclude,
         inclusive_prefixes,
@@ -175,8 +219,9 @@ struct Attr<'a> {
 struct Canon<'a, 'o> {
     text: &'a str,
     exclusive: bool,
+    c14n11: bool,
     comments: bool,
-    exclude: Option<NodeId>,
+    exclude: &'o [NodeId],
     inclusive_prefixes: &'a [&'a str],
     out: &'o mut Vec<u8>,
     /// Namespace bindings rendered by output ancestors, innermost last; prefix `""` is
@@ -215,7 +260,7 @@ impl<'a> Canon<'a, '_> {
     }
 
     fn is_excluded(&self, n: Node) -> bool {
-        self.exclude == Some(n.id())
+        self.exclude.contains(&n.id())
     }
 
     /// Canonicalizes the subtree rooted at element `apex`, iteratively (no recursion, so
@@ -404,8 +449,17 @@ impl<'a> Canon<'a, '_> {
             }
             if is_apex {
                 // C14N 1.0: an apex element inherits xml:* attributes from ancestors.
+                // C14N 1.1: xml:id is not inherited; xml:base would need fix-up.
                 for anc in n.ancestors().skip(1).filter(|a| a.is_element()) {
                     for a in anc.attributes() {
+                        if self.c14n11 && a.namespace() == Some(XML_NS) {
+                            if a.name() == "id" {
+                                continue;
+                            }
+                            if a.name() == "base" {
+                                return Err(C14nError::XmlBase);
+                            }
+                        }
                         if a.namespace() == Some(XML_NS)
                             && !self
                                 .attr_buf

@@ -9,6 +9,10 @@
 //! `SignedInfo` canonicalization, signature-value verification (aws-lc-rs only) and
 //! extraction of the XAdES signing time / signing-certificate digest.
 //!
+//! Shared with `crate::validation::xades` (the one XML-DSig engine of the crate): the
+//! parsing policy, the element/base64/text helpers, `InclusiveNamespaces` and
+//! `xsd:dateTime` reading (`pub(crate)` items below).
+//!
 //! Must not touch: canonicalization internals (`crate::trust::c14n`), certificate path
 //! validation, validity periods, revocation and trusted-list semantics (which signer
 //! certificates are acceptable is the caller's `candidates`). This module answers only
@@ -212,20 +216,20 @@ pub fn parse_document_with_limit(text: &str, nodes_limit: u32) -> Result<Documen
     Document::parse_with_options(text, opt).map_err(|e| DsigError::Parse(e.to_string()))
 }
 
-fn malformed(msg: impl Into<String>) -> DsigError {
+pub(crate) fn malformed(msg: impl Into<String>) -> DsigError {
     DsigError::Malformed(msg.into())
 }
 
-fn is_ds(n: &Node, local: &str) -> bool {
+pub(crate) fn is_ds(n: &Node, local: &str) -> bool {
     n.is_element() && n.tag_name().namespace() == Some(DSIG_NS) && n.tag_name().name() == local
 }
 
-fn element_children<'a, 'i>(n: Node<'a, 'i>) -> impl Iterator<Item = Node<'a, 'i>> {
+pub(crate) fn element_children<'a, 'i>(n: Node<'a, 'i>) -> impl Iterator<Item = Node<'a, 'i>> {
     n.children().filter(|c| c.is_element())
 }
 
 /// Takes the next element child, requiring it to be `ds:<local>`.
-fn expect_ds<'a, 'i>(
+pub(crate) fn expect_ds<'a, 'i>(
     it: &mut std::iter::Peekable<impl Iterator<Item = Node<'a, 'i>>>,
     local: &str,
     parent: &str,
@@ -240,12 +244,12 @@ fn expect_ds<'a, 'i>(
     }
 }
 
-fn algorithm_attr<'a>(n: Node<'a, '_>) -> Result<&'a str, DsigError> {
+pub(crate) fn algorithm_attr<'a>(n: Node<'a, '_>) -> Result<&'a str, DsigError> {
     n.attribute("Algorithm")
         .ok_or_else(|| malformed(format!("{} without Algorithm", n.tag_name().name())))
 }
 
-fn b64_decode(s: &str) -> Result<Vec<u8>, DsigError> {
+pub(crate) fn b64_decode(s: &str) -> Result<Vec<u8>, DsigError> {
     const ENGINE: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::STANDARD,
         GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
@@ -258,7 +262,7 @@ fn b64_decode(s: &str) -> Result<Vec<u8>, DsigError> {
 
 /// Concatenated text children of a value element (`DigestValue`, `SignatureValue`,
 /// `X509Certificate`, `SigningTime`); element content is refused.
-fn text_of(n: Node) -> Result<String, DsigError> {
+pub(crate) fn text_of(n: Node) -> Result<String, DsigError> {
     if element_children(n).next().is_some() {
         return Err(malformed(format!(
             "unexpected element content in {}",
@@ -533,7 +537,7 @@ struct Transforms<'a> {
     c14n: Option<(C14nMethod, Vec<&'a str>)>,
 }
 
-fn inclusive_prefixes<'a>(method_elem: Node<'a, '_>) -> Result<Vec<&'a str>, DsigError> {
+pub(crate) fn inclusive_prefixes<'a>(method_elem: Node<'a, '_>) -> Result<Vec<&'a str>, DsigError> {
     let mut out = Vec::new();
     for child in element_children(method_elem) {
         if child.tag_name().name() == "InclusiveNamespaces"
@@ -905,7 +909,7 @@ fn xades_child<'a, 'i>(n: Node<'a, 'i>, ns: Option<&str>, local: &str) -> Option
     element_children(n).find(|c| c.tag_name().name() == local && c.tag_name().namespace() == ns)
 }
 
-fn parse_xsd_datetime(s: &str) -> Option<OffsetDateTime> {
+pub(crate) fn parse_xsd_datetime(s: &str) -> Option<OffsetDateTime> {
     use time::format_description::well_known::Rfc3339;
     let s = s.trim();
     if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {

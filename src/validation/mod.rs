@@ -11,7 +11,9 @@
 //! registry of granted services), HTTP or SQL (the `http::validation` router and the CLI
 //! call [`validate`]-style entry points with bytes and get a report back).
 
+pub mod cades;
 pub mod chain;
+pub mod cms;
 pub mod crypto;
 pub mod evidence;
 pub mod policy;
@@ -19,3 +21,5 @@ pub mod qcstatements;
 pub mod qualification;
 pub mod report;
 pub mod revocation;
+pub mod tsp;
+pub mod xades;

@@ -1,0 +1,570 @@
+//! CAdES signature files (ETSI EN 319 122-1/-2): `.p7m` (enveloping, content
+//! encapsulated) and `.p7s` (detached, the document handed separately), as DER, PEM or
+//! base64.
+//!
+//! Owns: turning each `SignerInfo` into a [`SignatureEvidence`]: integrity and signer
+//! (via `cms`), the timestamps over it (via `tsp`: signature-time-stamp over the
+//! signature value, content-time-stamp over the content, archive-time-stamp-v3 over the
+//! ATSHashIndexV3 imprint of EN 319 122-1 §5.5.3), the validation data it carries, its
+//! format level (`CAdES-BASELINE-B/T/LT/LTA`, legacy `CAdES-BES/EPES/T/C/X/X-L/A`,
+//! `PKCS#7`) and its scope.
+//! Must not touch: chain building, revocation, trust, time or qualification decisions
+//! (that is the EN 319 102-1 process), PDF (PAdES has its own module).
+
+use std::borrow::Cow;
+
+use base64::Engine as _;
+
+use super::cms::{self, CmsError, Content, ParsedSignedData, SignerCheck, oids, tlv};
+use super::crypto::DigestAlg;
+use super::evidence::{
+    Check, Der, Family, Scope, SignatureEvidence, TimestampEvidence, TimestampKind,
+};
+use super::report::{Finding, SubIndication};
+use super::tsp;
+
+/// Why a file could not be read as CAdES at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CadesError {
+    /// Not DER, PEM or base64 of a CMS structure.
+    #[error("not a CMS signature (DER, PEM or base64 expected): {0}")]
+    NotCms(String),
+    /// The CMS structure is unreadable.
+    #[error(transparent)]
+    Cms(#[from] CmsError),
+    /// `SignedData` without any `SignerInfo`.
+    #[error("the SignedData has no signer")]
+    NoSigners,
+}
+
+impl CadesError {
+    /// The EN 319 102-1 sub-indication for this error.
+    pub fn sub_indication(&self) -> SubIndication {
+        SubIndication::FormatFailure
+    }
+}
+
+/// Decodes DER, PEM (any label) or bare base64 into DER bytes.
+pub fn decode_input(bytes: &[u8]) -> Result<Cow<'_, [u8]>, CadesError> {
+    if bytes.len() > cms::MAX_CMS_SIZE.saturating_mul(2) {
+        return Err(CmsError::TooLarge(bytes.len()).into());
+    }
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let trimmed = bytes.get(start..).unwrap_or_default();
+    if trimmed.first() == Some(&0x30) {
+        return Ok(Cow::Borrowed(bytes));
+    }
+    let text = if let Some(b) = find(trimmed, b"-----BEGIN") {
+        let after = trimmed.get(b..).unwrap_or_default();
+        let body_start = after
+            .iter()
+            .position(|&c| c == b'\n')
+            .map(|p| p + 1)
+            .ok_or_else(|| CadesError::NotCms("PEM header without body".into()))?;
+        let body = after.get(body_start..).unwrap_or_default();
+        let end = find(body, b"-----END")
+            .ok_or_else(|| CadesError::NotCms("PEM without END line".into()))?;
+        body.get(..end).unwrap_or_default()
+    } else {
+        trimmed
+    };
+    let clean: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    if clean.is_empty() {
+        return Err(CadesError::NotCms("empty input".into()));
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(&clean)
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(&clean))
+        .map_err(|e| CadesError::NotCms(format!("base64: {e}")))?;
+    if decoded.first() != Some(&0x30) {
+        return Err(CadesError::NotCms(
+            "decoded data is not an ASN.1 SEQUENCE".into(),
+        ));
+    }
+    Ok(Cow::Owned(decoded))
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Reads a CAdES file: one [`SignatureEvidence`] per `SignerInfo` (ids `S-1`, `S-2`, …;
+/// timestamps `TS-1`, … across the file). `detached` is the document of a detached
+/// (`.p7s`) signature.
+pub fn read_cades(
+    bytes: &[u8],
+    detached: Option<&[u8]>,
+) -> Result<Vec<SignatureEvidence>, CadesError> {
+    let der = decode_input(bytes)?;
+    let sd = cms::parse_signed_data(&der)?;
+    if sd.signer_count() == 0 {
+        return Err(CadesError::NoSigners);
+    }
+    let econtent = sd.econtent();
+    let content = match (econtent, detached) {
+        (Some(_), _) => Some(Content::Attached),
+        (None, Some(d)) => Some(Content::Bytes(d)),
+        (None, None) => None,
+    };
+    let mut ts_counter = 0usize;
+    let mut out = Vec::with_capacity(sd.signer_count());
+    for i in 0..sd.signer_count() {
+        out.push(one_signature(
+            &sd,
+            i,
+            content.as_ref(),
+            detached,
+            &mut ts_counter,
+        ));
+    }
+    Ok(out)
+}
+
+fn push_unique(v: &mut Vec<Der>, items: impl IntoIterator<Item = Der>) {
+    for i in items {
+        if !v.contains(&i) {
+            v.push(i);
+        }
+    }
+}
+
+fn one_signature(
+    sd: &ParsedSignedData,
+    index: usize,
+    content: Option<&Content<'_>>,
+    detached: Option<&[u8]>,
+    ts_counter: &mut usize,
+) -> SignatureEvidence {
+    let id = format!("S-{}", index + 1);
+    let econtent = sd.econtent();
+    let check = match content {
+        Some(c) => sd.verify_signer(index, c),
+        None => sd.verify_signer(index, &Content::Attached),
+    };
+    let mut errors = check.errors.clone();
+    let mut warnings = check.warnings.clone();
+    let mut integrity = check.integrity.clone();
+    if content.is_none() {
+        let reason = "detached signature: the signed document was not provided".to_string();
+        integrity = Check::Failed {
+            sub: SubIndication::SignedDataNotFound,
+            reason: reason.clone(),
+        };
+        errors.push(Finding::new("CV: signed data", id.clone(), reason));
+    } else if econtent.is_some() && detached.is_some() {
+        warnings.push(Finding::new(
+            "FC: content",
+            id.clone(),
+            "the content is encapsulated; the detached document given was ignored",
+        ));
+    }
+
+    let mut next_id = || {
+        *ts_counter += 1;
+        format!("TS-{ts_counter}")
+    };
+    let mut timestamps: Vec<TimestampEvidence> = Vec::new();
+    let content_digest = |alg: DigestAlg| -> Option<Vec<u8>> { content?.digest(alg, econtent) };
+    for tok in &check.content_timestamps {
+        let mut ts = tsp::check_timestamp(next_id(), TimestampKind::Content, tok, &|alg| {
+            content_digest(alg).unwrap_or_default()
+        });
+        if content.is_none() && !ts.imprint.passed() {
+            ts.imprint = Check::Failed {
+                sub: SubIndication::SignedDataNotFound,
+                reason: "the time-stamped content was not provided".into(),
+            };
+        }
+        timestamps.push(ts);
+    }
+    for tok in &check.signature_timestamps {
+        let sv = &check.signature_value;
+        timestamps.push(tsp::check_timestamp(
+            next_id(),
+            TimestampKind::Signature,
+            tok,
+            &|alg| alg.digest(sv),
+        ));
+    }
+    if let Some(si) = sd.signer(index) {
+        for a in &si.unsigned_attrs {
+            let v3 = a.oid == oids::ARCHIVE_TIMESTAMP_V3;
+            if !v3 && a.oid != oids::ARCHIVE_TIMESTAMP_V2 {
+                continue;
+            }
+            for tok in &a.values {
+                let ts = if v3 {
+                    archive_v3(next_id(), sd, si, tok, content, &id)
+                } else {
+                    let mut ts =
+                        tsp::check_timestamp(next_id(), TimestampKind::Archive, tok, &|_| {
+                            Vec::new()
+                        });
+                    ts.imprint = Check::Failed {
+                        sub: SubIndication::Custom,
+                        reason: "archive-time-stamp (v2, ETSI TS 101 733) imprints are not \
+                                 verified by this implementation"
+                            .into(),
+                    };
+                    ts
+                };
+                timestamps.push(ts);
+            }
+        }
+        for (o, name) in [
+            (oids::ESC_TIMESTAMP, "CAdES-C-time-stamp"),
+            (
+                oids::CERT_CRL_TIMESTAMP,
+                "time-stamped-certs-crls-references",
+            ),
+            (oids::ARCHIVE_TIMESTAMP_V1, "archive-time-stamp (v1)"),
+        ] {
+            if si.unsigned(&o).next().is_some() {
+                warnings.push(Finding::new(
+                    "FC: legacy attributes",
+                    id.clone(),
+                    format!("a {name} attribute is present; it is not verified and not used"),
+                ));
+            }
+        }
+    }
+
+    let mut certificates = sd.certificates();
+    push_unique(&mut certificates, check.extra_certs.iter().cloned());
+    for t in &timestamps {
+        push_unique(&mut certificates, t.certificates.iter().cloned());
+    }
+    let mut crls = sd.crls();
+    push_unique(&mut crls, check.extra_crls.iter().cloned());
+    let mut ocsps = sd.ocsps();
+    push_unique(&mut ocsps, check.extra_ocsps.iter().cloned());
+
+    let format = format_level(&check, sd, &timestamps);
+    let scope = match (econtent, content) {
+        (Some(e), _) => Scope {
+            full: true,
+            description: format!("the encapsulated content, {} bytes", e.len()),
+        },
+        (None, Some(c)) => Scope {
+            full: true,
+            description: format!(
+                "detached document, {} bytes",
+                c.len(None).unwrap_or_default()
+            ),
+        },
+        (None, None) => Scope {
+            full: false,
+            description: "detached document (not provided)".into(),
+        },
+    };
+    let mut notes = Vec::new();
+    if let Some(si) = sd.signer(index) {
+        for a in si.signed(&oids::COMMITMENT_TYPE) {
+            for v in &a.values {
+                if let Some(o) = tlv::read(v, 0)
+                    .ok()
+                    .and_then(|(t, _)| t.reader().next().ok().flatten())
+                    .and_then(|t| t.oid().ok())
+                {
+                    notes.push(format!("commitment type {o}"));
+                }
+            }
+        }
+        if si.signed(&oids::SIGNER_LOCATION).next().is_some() {
+            notes.push("signer location given".into());
+        }
+        if si.signed(&oids::SIGNER_ATTRIBUTES).next().is_some() {
+            notes.push("claimed signer attributes given".into());
+        }
+    }
+
+    SignatureEvidence {
+        id,
+        family: Family::CAdES,
+        format,
+        integrity,
+        signer_cert: check.signer_cert.clone(),
+        cert_ref: check.cert_ref,
+        certificates,
+        crls,
+        ocsps,
+        algorithms: check.algorithms.clone(),
+        claimed_signing_time: check.signing_time,
+        timestamps,
+        scope,
+        errors,
+        warnings,
+        policy_id: check.policy_id.clone(),
+        notes,
+    }
+}
+
+/// The ETSI format name the attributes justify.
+fn format_level(check: &SignerCheck, sd: &ParsedSignedData, ts: &[TimestampEvidence]) -> String {
+    let has_s = |o| check.signed_attr_oids.contains(&o);
+    let has_u = |o| check.unsigned_attr_oids.contains(&o);
+    let signing_cert = has_s(oids::SIGNING_CERTIFICATE) || has_s(oids::SIGNING_CERTIFICATE_V2);
+    if !signing_cert {
+        return "PKCS#7".into();
+    }
+    let sig_ts = !check.signature_timestamps.is_empty();
+    let values = has_u(oids::CERT_VALUES) && has_u(oids::REVOCATION_VALUES);
+    let in_signed_data = !sd.certificates().is_empty()
+        && (!sd.crls().is_empty() || !sd.ocsps().is_empty() || !check.extra_ocsps.is_empty());
+    let ats_v3 = has_u(oids::ARCHIVE_TIMESTAMP_V3);
+    let _ = ts;
+    let baseline_b = has_s(oids::CONTENT_TYPE)
+        && has_s(oids::MESSAGE_DIGEST)
+        && has_s(oids::SIGNING_TIME)
+        && !has_u(oids::COMPLETE_CERT_REFS)
+        && !has_u(oids::COMPLETE_REVOCATION_REFS);
+    if baseline_b {
+        let level = if sig_ts && (values || in_signed_data) && ats_v3 {
+            "LTA"
+        } else if sig_ts && (values || in_signed_data) {
+            "LT"
+        } else if sig_ts {
+            "T"
+        } else {
+            "B"
+        };
+        return format!("CAdES-BASELINE-{level}");
+    }
+    let refs = has_u(oids::COMPLETE_CERT_REFS) && has_u(oids::COMPLETE_REVOCATION_REFS);
+    let x_ts = has_u(oids::ESC_TIMESTAMP) || has_u(oids::CERT_CRL_TIMESTAMP);
+    let archive = ats_v3 || has_u(oids::ARCHIVE_TIMESTAMP_V2) || has_u(oids::ARCHIVE_TIMESTAMP_V1);
+    let name = if archive {
+        "CAdES-A"
+    } else if refs && x_ts && values {
+        "CAdES-X-L"
+    } else if refs && x_ts {
+        "CAdES-X"
+    } else if refs {
+        "CAdES-C"
+    } else if sig_ts {
+        "CAdES-T"
+    } else if check.policy_id.is_some() || has_s(oids::SIG_POLICY_ID) {
+        "CAdES-EPES"
+    } else {
+        "CAdES-BES"
+    };
+    name.into()
+}
+
+/// ATSHashIndexV3 (EN 319 122-1 §5.5.2), with its original encoding.
+struct AtsHashIndex {
+    alg: Option<DigestAlg>,
+    raw_value: Der,
+    certs: Vec<Vec<u8>>,
+    crls: Vec<Vec<u8>>,
+    attrs: Vec<Vec<u8>>,
+}
+
+fn read_ats_hash_index(token_sd: &ParsedSignedData) -> Result<AtsHashIndex, String> {
+    let si = token_sd
+        .signer(0)
+        .ok_or_else(|| "the archive time-stamp token has no signer".to_string())?;
+    let attr = si
+        .unsigned(&oids::ATS_HASH_INDEX_V3)
+        .next()
+        .ok_or_else(|| {
+            "the archive-time-stamp-v3 token has no ats-hash-index-v3 attribute".to_string()
+        })?;
+    let value = attr
+        .values
+        .first()
+        .ok_or_else(|| "empty ats-hash-index-v3 attribute".to_string())?;
+    let (t, _) = tlv::read(value, 0).map_err(|e| e.0)?;
+    let kids = t.children().map_err(|e| e.0)?;
+    let mut it = kids.iter().peekable();
+    let mut alg = Some(DigestAlg::Sha256);
+    if let Some(first) = it.peek()
+        && let Ok(Some(o)) = first.reader().next()
+        && o.tag == tlv::tag::OID
+    {
+        let oid = o.oid().map_err(|e| e.0)?;
+        alg = DigestAlg::from_oid(&oid);
+        it.next();
+    }
+    let mut lists = Vec::new();
+    for l in it {
+        let mut hashes = Vec::new();
+        for h in l.children().map_err(|e| e.0)? {
+            hashes.push(h.octets().map_err(|e| e.0)?.into_owned());
+        }
+        lists.push(hashes);
+    }
+    if lists.len() != 3 {
+        return Err(format!(
+            "ats-hash-index-v3 has {} hash lists, not 3",
+            lists.len()
+        ));
+    }
+    let attrs = lists.pop().unwrap_or_default();
+    let crls = lists.pop().unwrap_or_default();
+    let certs = lists.pop().unwrap_or_default();
+    Ok(AtsHashIndex {
+        alg,
+        raw_value: value.clone(),
+        certs,
+        crls,
+        attrs,
+    })
+}
+
+/// archive-time-stamp-v3: imprint = H(eContentType ‖ H(content) ‖ version ‖ sid ‖
+/// digestAlgorithm ‖ signedAttrs ‖ signatureAlgorithm ‖ signature ‖ ATSHashIndexV3), each
+/// as encoded; every hash in the index must still name data present in the signature.
+fn archive_v3(
+    ts_id: String,
+    sd: &ParsedSignedData,
+    si: &cms::SignerInfo,
+    token: &[u8],
+    content: Option<&Content<'_>>,
+    sig_id: &str,
+) -> TimestampEvidence {
+    let index = tsp::parse_token(token)
+        .map_err(|e| e.to_string())
+        .and_then(|(tsd, _)| read_ats_hash_index(&tsd));
+    let econtent = sd.econtent();
+    let imprint_input = |alg: DigestAlg| -> Option<Vec<u8>> {
+        let idx = index.as_ref().ok()?;
+        let content_hash = content?.digest(alg, econtent)?;
+        let mut h = alg.hasher();
+        h.update(sd.econtent_type_raw());
+        h.update(&content_hash);
+        h.update(&si.signed_fields_raw);
+        h.update(&idx.raw_value);
+        Some(h.finish())
+    };
+    let mut ts = tsp::check_timestamp(ts_id, TimestampKind::Archive, token, &|alg| {
+        imprint_input(alg).unwrap_or_default()
+    });
+    let idx = match index {
+        Ok(i) => i,
+        Err(reason) => {
+            if ts.imprint.passed() {
+                // Cannot happen (no index means no imprint input), but never pass blind.
+                ts.imprint = Check::Failed {
+                    sub: SubIndication::FormatFailure,
+                    reason: reason.clone(),
+                };
+            } else {
+                ts.imprint = Check::Failed {
+                    sub: SubIndication::FormatFailure,
+                    reason,
+                };
+            }
+            return ts;
+        }
+    };
+    if content.is_none() && !ts.imprint.passed() {
+        ts.imprint = Check::Failed {
+            sub: SubIndication::SignedDataNotFound,
+            reason: format!("{sig_id}: the signed content is needed for the archive imprint"),
+        };
+        return ts;
+    }
+    let Some(alg) = idx.alg else {
+        ts.imprint = Check::Failed {
+            sub: SubIndication::FormatFailure,
+            reason: "ats-hash-index-v3 uses an unsupported hash algorithm".into(),
+        };
+        return ts;
+    };
+    // Index entries: every hash must match present data; what matches is covered.
+    let mut missing = 0usize;
+    for h in &idx.certs {
+        match sd
+            .certificate_choices()
+            .iter()
+            .find(|c| alg.digest(c) == *h)
+        {
+            Some(c) if c.first() == Some(&tlv::tag::SEQUENCE) => {
+                ts.covered_certificates.push(c.clone())
+            }
+            Some(_) => {}
+            None => missing += 1,
+        }
+    }
+    let ocsps_of = |choice: &[u8]| -> Option<Der> {
+        let (t, _) = tlv::read(choice, 0).ok()?;
+        if t.tag != tlv::tag::ctx(1) {
+            return None;
+        }
+        let mut r = t.reader();
+        (r.next().ok()??.oid().ok()? == oids::RI_OCSP_RESPONSE)
+            .then(|| r.next().ok().flatten().map(|v| v.raw.to_vec()))?
+    };
+    for h in &idx.crls {
+        match sd.revocation_choices().iter().find(|c| alg.digest(c) == *h) {
+            Some(c) if c.first() == Some(&tlv::tag::SEQUENCE) => ts.covered_crls.push(c.clone()),
+            Some(c) => ts.covered_ocsps.extend(ocsps_of(c)),
+            None => missing += 1,
+        }
+    }
+    for h in &idx.attrs {
+        let found = si.unsigned_attrs.iter().find_map(|a| {
+            if alg.digest(&a.raw) == *h {
+                return Some((a, None));
+            }
+            a.values.iter().find_map(|v| {
+                let mut hh = alg.hasher();
+                hh.update(&a.oid_raw);
+                hh.update(v);
+                (hh.finish() == *h).then_some((a, Some(v)))
+            })
+        });
+        match found {
+            Some((a, v)) => {
+                let vals: Vec<&Der> = match v {
+                    Some(v) => vec![v],
+                    None => a.values.iter().collect(),
+                };
+                for v in vals {
+                    if a.oid == oids::CERT_VALUES {
+                        if let Ok(kids) = tlv::read(v, 0).and_then(|(t, _)| t.children()) {
+                            ts.covered_certificates
+                                .extend(kids.iter().map(|k| k.raw.to_vec()));
+                        }
+                    } else if a.oid == oids::REVOCATION_VALUES
+                        && let Ok((t, _)) = tlv::read(v, 0)
+                    {
+                        for f in t.children().unwrap_or_default() {
+                            let seq = f.reader().next().ok().flatten();
+                            let items: Vec<Der> = seq
+                                .and_then(|s| s.children().ok())
+                                .unwrap_or_default()
+                                .iter()
+                                .map(|k| k.raw.to_vec())
+                                .collect();
+                            if f.tag == tlv::tag::ctx(0) {
+                                ts.covered_crls.extend(items);
+                            } else if f.tag == tlv::tag::ctx(1) {
+                                ts.covered_ocsps.extend(items);
+                            }
+                        }
+                    }
+                }
+            }
+            None => missing += 1,
+        }
+    }
+    if missing > 0 && ts.imprint.passed() {
+        ts.imprint = Check::Failed {
+            sub: SubIndication::HashFailure,
+            reason: format!(
+                "{missing} entries of the ats-hash-index-v3 name certificates, revocation data or \
+                 unsigned attributes that are no longer in the signature"
+            ),
+        };
+    }
+    ts
+}
