@@ -14,3 +14,4 @@
 pub mod crypto;
 pub mod evidence;
 pub mod report;
+pub mod pdf;
