@@ -288,7 +288,9 @@ fn key_kind_of(spki: &SubjectPublicKeyInfoRef<'_>) -> Result<KeyKind, CryptoErro
             }
         }
         oid::ED25519 => Ok(KeyKind::Ed25519),
-        other => Err(CryptoError::Unsupported(format!("public key algorithm {other}"))),
+        other => Err(CryptoError::Unsupported(format!(
+            "public key algorithm {other}"
+        ))),
     }
 }
 
@@ -316,9 +318,8 @@ impl Scheme {
         params: Option<&[u8]>,
         digest_hint: Option<DigestAlg>,
     ) -> Result<Self, CryptoError> {
-        let hinted = || {
-            digest_hint.ok_or_else(|| CryptoError::Unsupported(format!("{alg} without digest")))
-        };
+        let hinted =
+            || digest_hint.ok_or_else(|| CryptoError::Unsupported(format!("{alg} without digest")));
         Ok(match *alg {
             oid::RSA => Self::RsaPkcs1(hinted()?),
             oid::RSA_SHA1 => Self::RsaPkcs1(DigestAlg::Sha1),
@@ -339,7 +340,11 @@ impl Scheme {
             oid::PLAIN_ECDSA_SHA384 => Self::PlainEcdsa(DigestAlg::Sha384),
             oid::PLAIN_ECDSA_SHA512 => Self::PlainEcdsa(DigestAlg::Sha512),
             oid::ED25519 => Self::Ed25519,
-            other => return Err(CryptoError::Unsupported(format!("signature algorithm {other}"))),
+            other => {
+                return Err(CryptoError::Unsupported(format!(
+                    "signature algorithm {other}"
+                )));
+            }
         })
     }
 

@@ -13,5 +13,5 @@
 
 pub mod crypto;
 pub mod evidence;
-pub mod report;
 pub mod pdf;
+pub mod report;

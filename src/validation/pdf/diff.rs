@@ -46,15 +46,27 @@ enum Role {
     Perms,
     AcroForm,
     FieldsArray,
-    Field { name: String, sig: bool, signed: bool },
-    SigDict { field: String },
-    Appearance { owner: String, level: ModLevel },
+    Field {
+        name: String,
+        sig: bool,
+        signed: bool,
+    },
+    SigDict {
+        field: String,
+    },
+    Appearance {
+        owner: String,
+        level: ModLevel,
+    },
     PagesNode,
     Page(usize),
     PageContent(usize),
     PageResources(usize),
     AnnotsArray(usize),
-    Annot { page: usize, subtype: String },
+    Annot {
+        page: usize,
+        subtype: String,
+    },
 }
 
 impl Role {
@@ -115,7 +127,11 @@ fn roles(doc: &Doc<'_>, rev: usize) -> Roles {
         map: HashMap::new(),
         budget: MAX_WALK,
     };
-    let trailer = doc.revs.get(rev).map(|x| x.trailer.clone()).unwrap_or_default();
+    let trailer = doc
+        .revs
+        .get(rev)
+        .map(|x| x.trailer.clone())
+        .unwrap_or_default();
     let root_ref = (0..=rev)
         .rev()
         .find_map(|i| doc.revs.get(i)?.trailer.get(b"Root")?.as_objref());
@@ -375,7 +391,9 @@ impl Ctx<'_, '_> {
     }
 
     fn is_new(&self, n: u32) -> bool {
-        self.doc.def_at(n, self.prev).is_none_or(|(_, d)| d.loc == Loc::Free)
+        self.doc
+            .def_at(n, self.prev)
+            .is_none_or(|(_, d)| d.loc == Loc::Free)
     }
 
     fn label(&self, id: ObjId, role: Option<&Role>, obj: Option<&Object>) -> String {
@@ -419,7 +437,8 @@ impl Ctx<'_, '_> {
                 ModLevel::Other,
                 format!(
                     "existing object {n} ({}) was added to the form field list in revision {}",
-                    role.map(|r| r.describe()).unwrap_or_else(|| "unknown".into()),
+                    role.map(|r| r.describe())
+                        .unwrap_or_else(|| "unknown".into()),
                     self.rev
                 ),
                 None,
@@ -691,10 +710,10 @@ impl Ctx<'_, '_> {
                 return false;
             };
             match (ovr.dict(), nvr.dict()) {
-                (Some(a), Some(b)) => a
-                    .0
-                    .iter()
-                    .all(|(name, v)| b.get(name).is_some_and(|w| w.same(v, file))),
+                (Some(a), Some(b)) => {
+                    a.0.iter()
+                        .all(|(name, v)| b.get(name).is_some_and(|w| w.same(v, file)))
+                }
                 _ => false,
             }
         });
@@ -755,7 +774,15 @@ impl Ctx<'_, '_> {
                     let ok = keys.iter().all(|k| {
                         matches!(
                             *k,
-                            b"V" | b"AP" | b"AS" | b"F" | b"MK" | b"DA" | b"Lock" | b"SV" | b"P" | b"M"
+                            b"V" | b"AP"
+                                | b"AS"
+                                | b"F"
+                                | b"MK"
+                                | b"DA"
+                                | b"Lock"
+                                | b"SV"
+                                | b"P"
+                                | b"M"
                         )
                     });
                     let (level, what) = if ok {
@@ -771,7 +798,10 @@ impl Ctx<'_, '_> {
                 } else if sig {
                     self.push(
                         ModLevel::Other,
-                        format!("{label} (already signed) was changed ({}) in revision {rev}", names(&keys)),
+                        format!(
+                            "{label} (already signed) was changed ({}) in revision {rev}",
+                            names(&keys)
+                        ),
                         Some(name),
                     );
                 } else {
@@ -784,7 +814,11 @@ impl Ctx<'_, '_> {
                         } else {
                             ModLevel::Other
                         },
-                        format!("{label} was {} ({}) in revision {rev}", if ok { "filled in" } else { "changed" }, names(&keys)),
+                        format!(
+                            "{label} was {} ({}) in revision {rev}",
+                            if ok { "filled in" } else { "changed" },
+                            names(&keys)
+                        ),
                         Some(name),
                     );
                 }
@@ -877,7 +911,11 @@ pub fn revision_changes(doc: &Doc<'_>, rev: usize) -> Vec<Change> {
         out: Vec::new(),
     };
     let file = doc.file;
-    let old_tr = doc.revs.get(prev).map(|x| x.trailer.clone()).unwrap_or_default();
+    let old_tr = doc
+        .revs
+        .get(prev)
+        .map(|x| x.trailer.clone())
+        .unwrap_or_default();
     let new_tr = &r.trailer;
     // Trailer: a new catalog object, /Info, /Encrypt.
     let root = |t: &Dict| t.get(b"Root").and_then(Object::as_objref);

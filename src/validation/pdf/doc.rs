@@ -457,7 +457,9 @@ impl<'a> Doc<'a> {
             return Err(PdfError::Xref(format!("no xref table or stream at {off}")));
         };
         if s.dict.name(b"Type") != Some(b"XRef") {
-            return Err(PdfError::Xref(format!("object at {off} is not /Type /XRef")));
+            return Err(PdfError::Xref(format!(
+                "object at {off} is not /Type /XRef"
+            )));
         }
         let raw = self.file.get(s.data_start..s.data_end).unwrap_or(&[]);
         let data = filter::decode(&s.dict, raw, MAX_STREAM_DECODED)?;
@@ -653,8 +655,10 @@ impl<'a> Doc<'a> {
     /// Builds revisions from `%%EOF` markers and a scan of `N G obj` headers.
     fn reconstruct(&mut self, markers: &[Marker]) -> Result<(), PdfError> {
         self.broken_chain = true;
-        let mut bounds: Vec<(usize, usize, Option<usize>)> =
-            markers.iter().map(|m| (m.eof, m.end, m.startxref)).collect();
+        let mut bounds: Vec<(usize, usize, Option<usize>)> = markers
+            .iter()
+            .map(|m| (m.eof, m.end, m.startxref))
+            .collect();
         if bounds.last().is_none_or(|b| b.1 < self.file.len()) {
             let trailing = self
                 .file
@@ -681,7 +685,16 @@ impl<'a> Doc<'a> {
                     break;
                 }
                 it.next();
-                if defs.insert(num, Def { generation: 0, loc: Loc::File(off) }).is_none() {
+                if defs
+                    .insert(
+                        num,
+                        Def {
+                            generation: 0,
+                            loc: Loc::File(off),
+                        },
+                    )
+                    .is_none()
+                {
                     order.push(num);
                 }
             }
@@ -748,7 +761,9 @@ impl<'a> Doc<'a> {
             while let Some(i) = f.get(from..).and_then(|s| find(s, b"obj")) {
                 let at = from + i;
                 from = at + 3;
-                if f.get(at + 3).is_some_and(|&b| !is_ws(b) && !b"<[/(%".contains(&b)) {
+                if f.get(at + 3)
+                    .is_some_and(|&b| !is_ws(b) && !b"<[/(%".contains(&b))
+                {
                     continue;
                 }
                 if let Some((num, start)) = header_before(f, at) {
@@ -803,7 +818,7 @@ impl<'a> Doc<'a> {
                     return Ok(found);
                 }
             },
-            Loc::InStream { stream, index } => self.from_objstm(num, stream, index, drev)?,
+            Loc::InStream { stream, index } => self.load_from_objstm(num, stream, index, drev)?,
         };
         let loaded = Rc::new(loaded);
         let mut cache = self.cache.borrow_mut();
@@ -863,7 +878,7 @@ impl<'a> Doc<'a> {
         Ok(None)
     }
 
-    fn from_objstm(
+    fn load_from_objstm(
         &self,
         num: u32,
         stream: u32,
@@ -919,7 +934,9 @@ impl<'a> Doc<'a> {
         let n = s.dict.get(b"N").and_then(Object::as_int).unwrap_or(0);
         let first = s.dict.get(b"First").and_then(Object::as_int).unwrap_or(-1);
         let (Ok(n), Ok(first)) = (usize::try_from(n), usize::try_from(first)) else {
-            return Err(PdfError::Xref(format!("object stream {num}: bad /N or /First")));
+            return Err(PdfError::Xref(format!(
+                "object stream {num}: bad /N or /First"
+            )));
         };
         if n > MAX_OBJSTM_OBJECTS {
             return Err(PdfError::Limit("too many objects in an object stream"));
@@ -1057,7 +1074,10 @@ fn header_before(f: &[u8], at: usize) -> Option<(u32, usize)> {
         return None;
     }
     let num_end = digits(&mut i)?;
-    if i > 0 && f.get(i - 1).is_some_and(|&b| !is_ws(b) && !b">]})".contains(&b)) {
+    if i > 0
+        && f.get(i - 1)
+            .is_some_and(|&b| !is_ws(b) && !b">]})".contains(&b))
+    {
         return None;
     }
     let n = std::str::from_utf8(f.get(i..num_end)?).ok()?.parse().ok()?;

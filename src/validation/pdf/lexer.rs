@@ -624,7 +624,9 @@ impl<'a> Parser<'a> {
     /// fails, `endstream` is searched for.
     pub fn indirect(&mut self, lengths: &dyn LengthResolver) -> Result<Indirect, PdfError> {
         self.skip_ws();
-        let num = self.uint().ok_or_else(|| self.err("expected object number"))?;
+        let num = self
+            .uint()
+            .ok_or_else(|| self.err("expected object number"))?;
         let generation = self.uint().ok_or_else(|| self.err("expected generation"))?;
         if !self.eat_keyword(b"obj") {
             return Err(self.err("expected 'obj'"));
@@ -714,11 +716,11 @@ pub fn parse_number(tok: &[u8]) -> Option<Object> {
         return None;
     }
     let s = std::str::from_utf8(tok).ok()?;
-    if !tok.contains(&b'.') {
-        if let Ok(i) = s.parse::<i64>() {
-            return Some(Object::Int(i));
-        }
-        // Out-of-range integers become reals (ISO 32000-1 §7.3.3 tolerance).
+    // Out-of-range integers become reals (ISO 32000-1 §7.3.3 tolerance).
+    if !tok.contains(&b'.')
+        && let Ok(i) = s.parse::<i64>()
+    {
+        return Some(Object::Int(i));
     }
     let t = s.strip_prefix('+').unwrap_or(s);
     // Rust accepts "1e5", "inf", "NaN": PDF does not.

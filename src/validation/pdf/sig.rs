@@ -120,10 +120,23 @@ fn walk(
             // Kids without /T are widgets of this field, not fields.
             let is_field = doc
                 .resolve(kid, rev)
-                .and_then(|k| k.dict().map(|kd| kd.get(b"T").is_some() || kd.get(b"Kids").is_some()))
+                .and_then(|k| {
+                    k.dict()
+                        .map(|kd| kd.get(b"T").is_some() || kd.get(b"Kids").is_some())
+                })
                 .unwrap_or(false);
             if is_field {
-                walk(doc, rev, kid, &name, ft.as_deref(), depth + 1, seen, count, out);
+                walk(
+                    doc,
+                    rev,
+                    kid,
+                    &name,
+                    ft.as_deref(),
+                    depth + 1,
+                    seen,
+                    count,
+                    out,
+                );
             }
         }
     }
@@ -140,8 +153,12 @@ fn walk(
     }
 }
 
+/// A signature read from a field: the signature, its dictionary's object (when indirect)
+/// and the file extent of its `/Contents` string (when it lies in the file).
+pub type Found = (PdfSignature, Option<ObjId>, Option<(usize, usize)>);
+
 /// Builds a [`PdfSignature`] from a signed field. `None` when the field has no `/V`.
-pub fn signature(doc: &Doc<'_>, rev: usize, f: &SigField) -> Option<(PdfSignature, Option<ObjId>, Option<(usize, usize)>)> {
+pub fn signature(doc: &Doc<'_>, rev: usize, f: &SigField) -> Option<Found> {
     let fd = f.dict()?;
     let v = fd.get(b"V")?;
     let field_extent = f.field.as_ref().and_then(|l| l.extent);
@@ -269,7 +286,7 @@ fn check_byte_range(
     let len = doc.file.len();
     let br = &sig.byte_range;
     // The pairs, as long as they are non-negative and inside the file.
-    let pairs: Option<Vec<(usize, usize)>> = (br.len() % 2 == 0 && !br.is_empty())
+    let pairs: Option<Vec<(usize, usize)>> = (br.len().is_multiple_of(2) && !br.is_empty())
         .then(|| {
             br.chunks(2)
                 .map(|p| {
@@ -316,7 +333,9 @@ fn check_byte_range(
             return fail("/ByteRange does not start at offset 0");
         }
         let Some((a, b)) = contents_span else {
-            return fail("the signature dictionary is not stored uncompressed in the file, so its /Contents cannot be located");
+            return fail(
+                "the signature dictionary is not stored uncompressed in the file, so its /Contents cannot be located",
+            );
         };
         if l1 != a || o2 != b {
             return fail(format!(
@@ -358,7 +377,10 @@ fn docmdp(doc: &Doc<'_>, rev: usize, d: &Dict) -> Option<u8> {
         let p = sd
             .get(b"TransformParams")
             .and_then(|t| doc.resolve(t, rev))
-            .and_then(|t| t.dict().and_then(|td| td.get(b"P").and_then(Object::as_int)))
+            .and_then(|t| {
+                t.dict()
+                    .and_then(|td| td.get(b"P").and_then(Object::as_int))
+            })
             .unwrap_or(2);
         return Some(u8::try_from(p.clamp(1, 3)).unwrap_or(2));
     }
@@ -573,10 +595,9 @@ pub fn dss_info(doc: &Doc<'_>, rev: usize, shape: &DssShape) -> DssInfo {
             match &l.obj {
                 Object::Stream(s) => match doc.decode_stream(s, MAX_DSS_VALUE) {
                     Ok(v) => out.push(v),
-                    Err(e) => doc.note(
-                        format!("DSS object {n}"),
-                        format!("cannot be decoded: {e}"),
-                    ),
+                    Err(e) => {
+                        doc.note(format!("DSS object {n}"), format!("cannot be decoded: {e}"))
+                    }
                 },
                 _ => doc.note(format!("DSS object {n}"), "is not a stream"),
             }
