@@ -16,6 +16,7 @@ pub mod chain;
 pub mod cms;
 pub mod crypto;
 pub mod evidence;
+pub mod pdf;
 pub mod policy;
 pub mod qcstatements;
 pub mod qualification;
