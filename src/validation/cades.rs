@@ -568,3 +568,256 @@ fn archive_v3(
     }
     ts
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validation::cms::test_support::{self, data, openssl, openssl_token, test_tsa};
+    use crate::validation::cms::tlv::Tlv;
+    use crate::validation::evidence::CertRef;
+
+    /// Rebuilds a `ContentInfo` with `SignedData` fields mapped by `f` (which gets the
+    /// fields and returns their new encodings).
+    fn rebuild(der: &[u8], f: impl Fn(Vec<Tlv<'_>>) -> Vec<Vec<u8>>) -> Vec<u8> {
+        let t = test_support::tlv;
+        let ci = tlv::read_top(der).unwrap();
+        let k = ci.children().unwrap();
+        let sd = k[1].children().unwrap()[0];
+        let fields = f(sd.children().unwrap()).concat();
+        t(0x30, &[k[0].raw, &t(0xa0, &t(0x30, &fields))].concat())
+    }
+
+    fn detach(der: &[u8]) -> Vec<u8> {
+        rebuild(der, |f| {
+            let eci = f[2].children().unwrap();
+            let mut out: Vec<Vec<u8>> = f.iter().map(|x| x.raw.to_vec()).collect();
+            out[2] = test_support::tlv(0x30, eci[0].raw);
+            out
+        })
+    }
+
+    /// Appends an unsigned attribute to the first SignerInfo.
+    fn add_unsigned(der: &[u8], oid: &ObjectIdentifierBytes, value: &[u8]) -> Vec<u8> {
+        let t = test_support::tlv;
+        let attr = t(0x30, &[&oid.0[..], &t(0x31, value)].concat());
+        rebuild(der, |f| {
+            let mut out: Vec<Vec<u8>> = f.iter().map(|x| x.raw.to_vec()).collect();
+            let sis = f.last().unwrap().children().unwrap();
+            let si = sis[0].children().unwrap();
+            let mut parts: Vec<Vec<u8>> = si.iter().map(|x| x.raw.to_vec()).collect();
+            match si.last().filter(|x| x.tag == 0xa1) {
+                Some(ua) => {
+                    let n = parts.len() - 1;
+                    parts[n] = t(0xa1, &[ua.body, &attr].concat());
+                }
+                None => parts.push(t(0xa1, &attr)),
+            }
+            let n = out.len() - 1;
+            out[n] = t(0x31, &t(0x30, &parts.concat()));
+            out
+        })
+    }
+
+    struct ObjectIdentifierBytes(Vec<u8>);
+    fn oid_tlv(o: const_oid::ObjectIdentifier) -> ObjectIdentifierBytes {
+        ObjectIdentifierBytes(test_support::tlv(0x06, o.as_bytes()))
+    }
+
+    #[test]
+    fn dss_cades_b_p7m() {
+        let ev = read_cades(&data("cades/dss/signedCadesB.p7m"), None).unwrap();
+        assert_eq!(ev.len(), 1);
+        let s = &ev[0];
+        assert_eq!(s.id, "S-1");
+        assert_eq!(s.family, Family::CAdES);
+        // content-type, message-digest, signing-certificate-v2 and signing-time are
+        // signed, no timestamp: BASELINE-B.
+        assert_eq!(s.format, "CAdES-BASELINE-B");
+        assert_eq!(s.integrity, Check::Passed);
+        assert!(s.signer_cert.is_some());
+        assert_eq!(s.cert_ref, CertRef::Matches);
+        assert_eq!(s.certificates.len(), 1);
+        assert!(s.timestamps.is_empty());
+        assert_eq!(
+            s.scope,
+            Scope {
+                full: true,
+                description: "the encapsulated content, 24 bytes".into()
+            }
+        );
+        assert!(s.claimed_signing_time.is_some());
+        assert!(s.errors.is_empty());
+    }
+
+    #[test]
+    fn pem_and_base64_inputs() {
+        let der = data("cades/dss/signedCadesB.p7m");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+        let wrapped: String = b64
+            .as_bytes()
+            .chunks(64)
+            .map(|c| format!("{}\r\n", std::str::from_utf8(c).unwrap()))
+            .collect();
+        let pem = format!("-----BEGIN PKCS7-----\n{wrapped}-----END PKCS7-----\n");
+        for input in [pem.as_bytes(), wrapped.as_bytes(), b64.as_bytes()] {
+            let ev = read_cades(input, None).unwrap();
+            assert_eq!(ev[0].integrity, Check::Passed);
+        }
+        assert!(matches!(
+            read_cades(b"hello world", None),
+            Err(CadesError::NotCms(_))
+        ));
+        assert!(matches!(read_cades(b"", None), Err(CadesError::NotCms(_))));
+        assert!(matches!(
+            read_cades(b"\x30\x00", None),
+            Err(CadesError::Cms(_))
+        ));
+        assert!(read_cades(&der[..der.len() / 2], None).is_err());
+    }
+
+    #[test]
+    fn detached_signature_needs_its_document() {
+        let p7s = detach(&data("cades/dss/signedCadesB.p7m"));
+        let ev = read_cades(&p7s, None).unwrap();
+        assert!(matches!(
+            ev[0].integrity,
+            Check::Failed {
+                sub: SubIndication::SignedDataNotFound,
+                ..
+            }
+        ));
+        assert!(!ev[0].scope.full);
+        assert!(!ev[0].errors.is_empty());
+        let ev = read_cades(&p7s, Some(b"Sample txt file to sign.")).unwrap();
+        assert_eq!(ev[0].integrity, Check::Passed);
+        assert_eq!(ev[0].scope.description, "detached document, 24 bytes");
+        let ev = read_cades(&p7s, Some(b"Sample txt file to sign!")).unwrap();
+        assert!(matches!(
+            ev[0].integrity,
+            Check::Failed {
+                sub: SubIndication::HashFailure,
+                ..
+            }
+        ));
+    }
+
+    /// An independent CAdES from `openssl cms -sign -cades`, raised to T with a token from
+    /// `openssl ts` over its signature value.
+    #[test]
+    fn openssl_cades_detached_b_and_t() {
+        let Some((_keep, d)) = test_tsa(false) else {
+            eprintln!("openssl not installed: skipped");
+            return;
+        };
+        let doc = b"contract text\n";
+        std::fs::write(d.join("doc.txt"), doc).unwrap();
+        openssl(
+            &d,
+            &[
+                "req",
+                "-x509",
+                "-nodes",
+                "-days",
+                "2",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-384",
+                "-keyout",
+                "s.key",
+                "-out",
+                "s.pem",
+                "-subj",
+                "/CN=Signer",
+            ],
+        )
+        .unwrap();
+        openssl(
+            &d,
+            &[
+                "cms", "-sign", "-cades", "-binary", "-md", "sha384", "-in", "doc.txt", "-signer",
+                "s.pem", "-inkey", "s.key", "-outform", "DER", "-out", "sig.p7s",
+            ],
+        )
+        .unwrap();
+        let p7s = std::fs::read(d.join("sig.p7s")).unwrap();
+        let ev = read_cades(&p7s, Some(doc)).unwrap();
+        assert_eq!(ev[0].integrity, Check::Passed, "{:?}", ev[0].errors);
+        assert_eq!(ev[0].format, "CAdES-BASELINE-B");
+        assert_eq!(ev[0].cert_ref, CertRef::Matches);
+        assert_eq!(ev[0].algorithms.signature.as_deref(), Some("ECDSA"));
+        assert_eq!(ev[0].algorithms.key_bits, Some(384));
+
+        // signature-time-stamp over the signature value octets.
+        let sd = cms::parse_signed_data(&p7s).unwrap();
+        let sv = sd.signer(0).unwrap().signature.clone();
+        let token = openssl_token(&d, &sv).unwrap();
+        let t_level = add_unsigned(&p7s, &oid_tlv(oids::SIGNATURE_TIMESTAMP), &token);
+        let ev = read_cades(&t_level, Some(doc)).unwrap();
+        assert_eq!(ev[0].integrity, Check::Passed);
+        assert_eq!(ev[0].format, "CAdES-BASELINE-T");
+        assert_eq!(ev[0].timestamps.len(), 1);
+        assert_eq!(ev[0].timestamps[0].id, "TS-1");
+        assert_eq!(ev[0].timestamps[0].kind, TimestampKind::Signature);
+        assert_eq!(ev[0].timestamps[0].imprint, Check::Passed);
+        assert_eq!(ev[0].timestamps[0].signature, Check::Passed);
+        assert!(ev[0].certificates.len() >= 2, "signer and TSA certificates");
+
+        // A token over something else is reported, not trusted.
+        let other = openssl_token(&d, b"something else").unwrap();
+        let bad = add_unsigned(&p7s, &oid_tlv(oids::SIGNATURE_TIMESTAMP), &other);
+        let ev = read_cades(&bad, Some(doc)).unwrap();
+        assert!(matches!(
+            ev[0].timestamps[0].imprint,
+            Check::Failed {
+                sub: SubIndication::HashFailure,
+                ..
+            }
+        ));
+
+        // Without signing-certificate attribute: plain PKCS#7.
+        openssl(
+            &d,
+            &[
+                "cms",
+                "-sign",
+                "-binary",
+                "-in",
+                "doc.txt",
+                "-signer",
+                "s.pem",
+                "-inkey",
+                "s.key",
+                "-outform",
+                "DER",
+                "-out",
+                "plain.p7s",
+            ],
+        )
+        .unwrap();
+        let plain = std::fs::read(d.join("plain.p7s")).unwrap();
+        let ev = read_cades(&plain, Some(doc)).unwrap();
+        assert_eq!(ev[0].integrity, Check::Passed);
+        assert_eq!(ev[0].format, "PKCS#7");
+        assert_eq!(ev[0].cert_ref, CertRef::Absent);
+    }
+
+    #[test]
+    fn archive_timestamp_v3_without_index_is_not_passed() {
+        // An archive-time-stamp-v3 attribute holding a plain token (no
+        // ats-hash-index-v3): the imprint cannot be checked and must not pass.
+        let Some((_keep, d)) = test_tsa(false) else {
+            return;
+        };
+        let der = data("cades/dss/signedCadesB.p7m");
+        let token = openssl_token(&d, b"x").unwrap();
+        let a = add_unsigned(&der, &oid_tlv(oids::ARCHIVE_TIMESTAMP_V3), &token);
+        let ev = read_cades(&a, None).unwrap();
+        assert_eq!(ev[0].integrity, Check::Passed);
+        assert_eq!(ev[0].timestamps[0].kind, TimestampKind::Archive);
+        assert!(matches!(
+            &ev[0].timestamps[0].imprint,
+            Check::Failed { sub: SubIndication::FormatFailure, reason } if reason.contains("ats-hash-index-v3")
+        ));
+    }
+}

@@ -252,7 +252,7 @@ mod tests {
     use super::*;
     use crate::validation::cms::test_support::*;
 
-    fn pyhanko() -> (Vec<u8>, Vec<(Vec<(usize, usize)>, Vec<u8>)>) {
+    fn pyhanko() -> (Vec<u8>, Vec<PdfSig>) {
         let pdf = data("pades/pyhanko/pades-lta-dss-indirect-arrs-test.pdf");
         let sigs = pdf_signatures(&pdf);
         assert_eq!(sigs.len(), 2);
