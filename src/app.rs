@@ -210,6 +210,12 @@ pub async fn build(cfg: Config) -> Result<Services> {
     );
     let mut cookie_secret = derive(&secret, "signgate/cookie-1");
     cookie_secret.extend(derive(&secret, "signgate/cookie-2"));
+    // Online OCSP/CRL fetching is on in `serve` (signatures without embedded revocation
+    // data can still be validated); the CLI has --offline.
+    let mut validator = crate::validation::Validator::new();
+    validator.fetcher = Some(Arc::new(
+        crate::validation::revocation::HttpFetcher::new().context("revocation fetcher")?,
+    ));
     let state = AppState(Arc::new(Inner {
         cookie_key: Key::from(&cookie_secret),
         code_key: hmac::Key::new(hmac::HMAC_SHA256, &derive(&secret, "signgate/dev-idp")),
@@ -217,6 +223,7 @@ pub async fn build(cfg: Config) -> Result<Services> {
         metrics: Metrics::new(),
         config: cfg,
         trust: std::sync::RwLock::new(None),
+        validator: Arc::new(validator),
     }));
     Ok(Services { state, seal_key })
 }
@@ -407,6 +414,22 @@ fn install_trust(state: &AppState, trust: Arc<crate::trust::load::TrustState>) {
 
 /// Puts what the trusted-list store holds into force at startup (re-verified off the async
 /// runtime), so a restart works offline, whether or not the scheduler runs.
+/// The registry of the stored trusted lists, re-verified at `at`; `None` when nothing is
+/// stored yet.
+pub fn stored_trust_registry(
+    cfg: &Config,
+    at: OffsetDateTime,
+) -> Result<Option<Arc<crate::trust::registry::Registry>>> {
+    let (anchors, opts) = trust_setup(cfg)?;
+    let t = &cfg.trust;
+    if crate::trust::store::read_state(&t.store_dir).is_err() {
+        return Ok(None);
+    }
+    let (state, _) = crate::trust::store::load_store(&t.store_dir, &anchors, &t.lotl_url, at, &opts)
+        .context("loading the stored trusted lists")?;
+    Ok(Some(state.registry.clone()))
+}
+
 async fn load_stored_trust(state: AppState) {
     let Ok((anchors, opts)) = trust_setup(&state.config) else {
         return;

@@ -56,6 +56,30 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Validate the signatures in a PDF (PAdES), XML (XAdES) or CMS (CAdES) file per
+    /// ETSI EN 319 102-1, with qualification from the EU trusted lists. Exit code 0 when
+    /// every signature is TOTAL_PASSED, 1 otherwise, 2 on bad input.
+    Validate {
+        /// The signed file.
+        file: PathBuf,
+        /// The signed document of a detached XAdES/CAdES signature.
+        #[arg(long)]
+        detached: Option<PathBuf>,
+        /// Validation time (RFC 3339); default now.
+        #[arg(long)]
+        at: Option<String>,
+        /// Additional trust anchor certificates (PEM or DER file, may hold several).
+        #[arg(long = "trust-anchor")]
+        trust_anchor: Vec<PathBuf>,
+        /// Do not use the stored EU trusted lists (only --trust-anchor).
+        #[arg(long)]
+        no_trusted_lists: bool,
+        /// Never fetch OCSP responses or CRLs online.
+        #[arg(long)]
+        offline: bool,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
     /// EU trusted lists: the LOTL, its pivots and the national lists.
     Trust {
         #[command(subcommand)]
@@ -292,6 +316,31 @@ async fn run(cmd: Command, mut cfg: Config) -> Result<()> {
             Ok(())
         }
         Command::Trust { command } => trust(command, &cfg, now).await,
+        Command::Validate {
+            file,
+            detached,
+            at,
+            trust_anchor,
+            no_trusted_lists,
+            offline,
+            format,
+        } => {
+            let at = at.as_deref().map(parse_time).transpose()?.unwrap_or(now);
+            let code = validate(
+                &cfg,
+                &file,
+                detached.as_deref(),
+                at,
+                &trust_anchor,
+                !no_trusted_lists,
+                offline,
+                format,
+            )
+            .await?;
+            use std::io::Write as _;
+            let _ = std::io::stdout().flush();
+            std::process::exit(code);
+        }
         Command::Audit {
             command: AuditCommand::Verify { orgnr },
         } => {
@@ -420,6 +469,88 @@ async fn trust(cmd: TrustCommand, cfg: &Config, now: OffsetDateTime) -> Result<(
                 }
             }
             Ok(())
+        }
+    }
+}
+
+/// `signgate validate`: returns the process exit code (0 all passed, 1 otherwise, 2 bad
+/// input).
+#[allow(clippy::too_many_arguments)]
+async fn validate(
+    cfg: &Config,
+    file: &std::path::Path,
+    detached: Option<&std::path::Path>,
+    at: OffsetDateTime,
+    anchors: &[PathBuf],
+    use_tls: bool,
+    offline: bool,
+    format: Format,
+) -> Result<i32> {
+    let mut v = crate::validation::Validator::new();
+    for a in anchors {
+        let certs = std::fs::read(a)
+            .map_err(|e| e.to_string())
+            .and_then(|b| crate::validation::certs_from_pem_or_der(&b).map_err(|e| e.to_string()));
+        match certs {
+            Ok(c) => v.explicit_anchors.extend(c),
+            Err(e) => {
+                eprintln!("error: trust anchor {}: {e}", a.display());
+                return Ok(2);
+            }
+        }
+    }
+    if use_tls {
+        v.registry = app::stored_trust_registry(cfg, at)?;
+        if v.registry.is_none() && anchors.is_empty() {
+            eprintln!(
+                "warning: no stored trusted lists (run `signgate trust refresh`) and no --trust-anchor: nothing is trusted"
+            );
+        }
+    }
+    if !offline {
+        v.fetcher = Some(std::sync::Arc::new(
+            crate::validation::revocation::HttpFetcher::new()?,
+        ));
+    }
+    let input = match crate::validation::read_input(file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {}: {e}", file.display());
+            return Ok(2);
+        }
+    };
+    let det = match detached {
+        Some(p) => match std::fs::read(p) {
+            Ok(b) => Some((
+                p.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                b,
+            )),
+            Err(e) => {
+                eprintln!("error: {}: {e}", p.display());
+                return Ok(2);
+            }
+        },
+        None => None,
+    };
+    let v = std::sync::Arc::new(v);
+    let report = tokio::task::spawn_blocking(move || {
+        v.validate(&input, det.as_ref().map(|(n, b)| (n.as_str(), b.as_slice())), at)
+    })
+    .await?;
+    match report {
+        Ok(mut r) => {
+            r.document = file.file_name().map(|n| n.to_string_lossy().into_owned());
+            match format {
+                Format::Json => println!("{}", r.to_json()),
+                Format::Text => print!("{}", r.to_text()),
+            }
+            Ok(if r.all_passed() { 0 } else { 1 })
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e}", file.display());
+            Ok(2)
         }
     }
 }

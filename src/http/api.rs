@@ -562,11 +562,12 @@ pub async fn events(
                        (`urn:signgate:problem:<slug>`).",
         license(name = "EUPL-1.2")
     ),
-    paths(create_job, get_job, list_jobs, cancel_job, get_pades, events),
+    paths(create_job, get_job, list_jobs, cancel_job, get_pades, events,
+          super::validation::validate),
     components(schemas(JobRequest, JobView, SignerView, DocumentView, JobPage, JobSummaryView,
-                       EventPage, EventView, ProblemBody)),
+                       EventPage, EventView, ProblemBody, super::validation::ValidationForm)),
     modifiers(&SecurityAddon),
-    tags((name = "jobs"), (name = "events"))
+    tags((name = "jobs"), (name = "events"), (name = "validation"))
 )]
 pub struct ApiDoc;
 

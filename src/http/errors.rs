@@ -33,6 +33,7 @@ pub enum Kind {
     InvalidEidasId,
     InvalidSignerIdentifier,
     InvalidJob,
+    UnreadableSignatureFile,
     JobConflict,
     NotReady,
     Busy,
@@ -56,6 +57,7 @@ impl Kind {
             Kind::InvalidEidasId => "invalid-eidas-id",
             Kind::InvalidSignerIdentifier => "invalid-signer-identifier",
             Kind::InvalidJob => "invalid-job",
+            Kind::UnreadableSignatureFile => "unreadable-signature-file",
             Kind::JobConflict => "job-conflict",
             Kind::NotReady => "not-ready",
             Kind::Busy => "busy",
@@ -77,7 +79,8 @@ impl Kind {
             | Kind::InvalidNationalId
             | Kind::InvalidEidasId
             | Kind::InvalidSignerIdentifier
-            | Kind::InvalidJob => StatusCode::UNPROCESSABLE_ENTITY,
+            | Kind::InvalidJob
+            | Kind::UnreadableSignatureFile => StatusCode::UNPROCESSABLE_ENTITY,
             Kind::JobConflict | Kind::NotReady => StatusCode::CONFLICT,
             Kind::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -100,6 +103,7 @@ impl Kind {
             Kind::InvalidEidasId => "Invalid eIDAS identifier",
             Kind::InvalidSignerIdentifier => "Invalid signer identifier",
             Kind::InvalidJob => "Invalid job",
+            Kind::UnreadableSignatureFile => "The file cannot be read as a signature",
             Kind::JobConflict => "Job state does not allow this",
             Kind::NotReady => "Not ready",
             Kind::Busy => "Busy",

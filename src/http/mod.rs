@@ -9,6 +9,7 @@ pub mod ceremony;
 pub mod errors;
 pub mod i18n;
 pub mod tls;
+pub mod validation;
 
 use std::sync::Arc;
 
@@ -109,6 +110,9 @@ pub struct Inner {
     pub code_key: hmac::Key,
     /// The verified trusted lists in force (registry included), swapped whole on refresh.
     pub trust: std::sync::RwLock<Option<Arc<crate::trust::load::TrustState>>>,
+    /// The signature validator (policy, revocation fetcher); the registry is taken from
+    /// `trust` per request.
+    pub validator: Arc<crate::validation::Validator>,
 }
 
 impl Inner {
@@ -204,6 +208,7 @@ pub fn router(state: AppState) -> axum::Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .merge(api::router(&state))
+        .merge(validation::router())
         .merge(ceremony::router(&state))
         .fallback(errors::not_found)
         .with_state(state)
