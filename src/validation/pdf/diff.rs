@@ -23,6 +23,8 @@ use super::sig::{dss_shape, text_string};
 
 /// Most objects visited when mapping roles.
 const MAX_WALK: usize = 200_000;
+/// Most objects visited when mapping roles, over all revisions of a document.
+pub const MAX_TOTAL_WALK: usize = 2_000_000;
 /// Most changes reported per revision.
 const MAX_CHANGES: usize = 500;
 
@@ -121,11 +123,12 @@ impl Roles {
     }
 }
 
-/// What each object is in revision `rev` (first role wins).
-fn roles(doc: &Doc<'_>, rev: usize) -> Roles {
+/// What each object is in revision `rev` (first role wins), visiting at most `budget`
+/// objects. Objects left without a role are classified as `Other` when changed.
+fn roles(doc: &Doc<'_>, rev: usize, budget: usize) -> Roles {
     let mut r = Roles {
         map: HashMap::new(),
-        budget: MAX_WALK,
+        budget,
     };
     let trailer = doc
         .revs
@@ -895,19 +898,31 @@ fn ref_text(o: &Object) -> String {
     }
 }
 
-/// Classifies the changes revision `rev` (≥ 1) makes to revision `rev - 1`.
-pub fn revision_changes(doc: &Doc<'_>, rev: usize) -> Vec<Change> {
+/// Classifies the changes revision `rev` (≥ 1) makes to revision `rev - 1`, spending at
+/// most `budget` object visits on mapping roles (shared over all revisions, so a file with
+/// thousands of revisions stays bounded; when it runs out, unmapped objects count as
+/// `Other`, never as allowed).
+pub fn revision_changes(doc: &Doc<'_>, rev: usize, budget: &mut usize) -> Vec<Change> {
     let Some(prev) = rev.checked_sub(1) else {
         return Vec::new();
     };
     let Some(r) = doc.revs.get(rev) else {
         return Vec::new();
     };
+    let given = (*budget).min(MAX_WALK);
+    let mapped = roles(doc, prev, given);
+    *budget -= given - mapped.budget;
+    if mapped.budget == 0 {
+        doc.note(
+            format!("revision {rev}"),
+            "difference analysis budget exhausted: objects not mapped are treated as not allowed changes",
+        );
+    }
     let mut ctx = Ctx {
         doc,
         rev,
         prev,
-        roles: roles(doc, prev),
+        roles: mapped,
         out: Vec::new(),
     };
     let file = doc.file;

@@ -304,7 +304,7 @@ impl<'a> Doc<'a> {
                     self.broken_chain = true;
                     self.note(
                         format!("cross-reference section at {off}"),
-                        format!("/Prev points to an unreadable section ({e}); earlier revisions located by scanning"),
+                        format!("/Prev points to an unreadable section ({e}); earlier revisions are recovered from their startxref values, objects not found there by scanning"),
                     );
                     break;
                 }

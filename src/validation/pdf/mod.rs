@@ -325,8 +325,9 @@ pub fn read_signatures(bytes: &[u8]) -> Result<PdfSignatures, PdfError> {
     let first_signed = signatures.iter().filter_map(|s| s.signed_revision).min();
     let mut changes: Vec<Vec<diff::Change>> = vec![Vec::new(); doc.revs.len()];
     if let Some(first) = first_signed {
+        let mut budget = diff::MAX_TOTAL_WALK;
         for (r, slot) in changes.iter_mut().enumerate().skip(first + 1) {
-            *slot = diff::revision_changes(&doc, r);
+            *slot = diff::revision_changes(&doc, r, &mut budget);
         }
     }
     // The strictest DocMDP of certification signatures covering each signature.
@@ -370,24 +371,48 @@ pub fn read_signatures(bytes: &[u8]) -> Result<PdfSignatures, PdfError> {
     }
     if let Some(last_signed) = signatures.iter().filter_map(|s| s.signed_revision).max() {
         for (r, list) in changes.iter().enumerate().skip(last_signed + 1) {
-            if !list.is_empty() {
-                findings.push(Finding::new(
-                    "PDF: revisions",
-                    format!("revision {r}"),
-                    format!(
-                        "revision {r} is not covered by any signature and makes {} change(s), e.g. {}",
-                        list.len(),
-                        list.first().map(|c| c.description.as_str()).unwrap_or("")
-                    ),
-                ));
-            }
+            let Some(worst) = list.iter().max_by_key(|c| c.level) else {
+                continue;
+            };
+            let what = if worst.level == ModLevel::LtaUpdates {
+                "adds validation data only (DSS, metadata)"
+            } else {
+                "changes the document"
+            };
+            findings.push(Finding::new(
+                "PDF: revisions",
+                format!("revision {r}"),
+                format!(
+                    "revision {r} is not covered by any signature or timestamp and {what}: {} change(s), e.g. {}",
+                    list.len(),
+                    worst.description
+                ),
+            ));
         }
     }
 
     // DSS per revision that changes it.
     let mut dss = Vec::new();
     let mut prev_shape = sig::DssShape::default();
-    for r in 0..doc.revs.len() {
+    let mut prev_root = None;
+    for (r, rev) in doc.revs.iter().enumerate() {
+        // The DSS can only change where the catalog or one of its own objects is redefined.
+        let root = (0..=r)
+            .rev()
+            .find_map(|i| doc.revs.get(i)?.trailer.get(b"Root")?.as_objref());
+        let touched = root != prev_root
+            || root.is_some_and(|id| rev.defs.contains_key(&id.0))
+            || prev_shape.objects.iter().any(|n| rev.defs.contains_key(n))
+            || prev_shape
+                .certs
+                .iter()
+                .chain(&prev_shape.ocsps)
+                .chain(&prev_shape.crls)
+                .any(|(n, _)| rev.defs.contains_key(n));
+        prev_root = root;
+        if !touched {
+            continue;
+        }
         let shape = sig::dss_shape(&doc, r);
         if shape.present && shape != prev_shape {
             dss.push(sig::dss_info(&doc, r, &shape));

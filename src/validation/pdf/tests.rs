@@ -1062,3 +1062,57 @@ fn hundred_megabyte_file_is_read_without_materialising_streams() {
     // The big stream was never decoded: decoding it would fail and leave a finding.
     assert!(r.findings.is_empty(), "{:?}", r.findings);
 }
+
+#[test]
+fn pointing_a_page_at_other_signed_bytes_is_not_allowed() {
+    // Shadow "replace": no new bytes for content, the page is re-pointed at an object that
+    // already existed in the signed revision.
+    let (base, ..) = build_signed(1000, "", "");
+    let evil = append_update(
+        &base,
+        &[(3, "<</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 7 0 R /Annots [5 0 R 7 0 R]>>".into())],
+    );
+    let r = read_signatures(&evil).unwrap();
+    let m = &r.signatures[0].modifications;
+    assert!(
+        m.iter().any(|m| !m.allowed
+            && m.description
+                .contains("object 3 0 (page 1) was changed (/Contents)")),
+        "{m:?}"
+    );
+    // Deleting an object of the signed revision is not allowed either.
+    let mut del = base.clone();
+    let doc = Doc::open(&base).unwrap();
+    let sx = doc.revs[0].startxref;
+    let xref = del.len();
+    del.extend_from_slice(
+        format!("xref\n0 1\n0000000000 65535 f\r\n4 1\n0000000000 00001 f\r\ntrailer\n<</Size 8 /Root 1 0 R /Prev {sx}>>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+    );
+    let r = read_signatures(&del).unwrap();
+    assert_eq!(r.revisions[1].freed, vec![4]);
+    let m = &r.signatures[0].modifications;
+    assert!(
+        m.iter()
+            .any(|m| !m.allowed && m.description.contains("deleted")),
+        "{m:?}"
+    );
+}
+
+#[test]
+fn many_revisions_after_a_signature_stay_bounded() {
+    let (mut bytes, ..) = build_signed(1000, "", "");
+    for i in 0..300 {
+        bytes = append_update(&bytes, &[(20, format!("<</Producer (update {i})>>"))]);
+    }
+    let t = Instant::now();
+    let r = read_signatures(&bytes).unwrap();
+    eprintln!("301 revisions: {:?}", t.elapsed());
+    assert_eq!(r.revisions.len(), 301);
+    assert!(r.signatures[0].byte_range_check.passed());
+    assert_eq!(r.signatures[0].signed_revision, Some(0));
+    // New unreferenced objects change nothing; the first redefinition onwards does not
+    // touch any role either (object 20 is unreferenced), so it is an unknown object.
+    let m = &r.signatures[0].modifications;
+    assert_eq!(m.len(), 299, "{:?}", m.first());
+    assert!(m.iter().all(|m| m.level == ModLevel::Other));
+}
