@@ -802,6 +802,58 @@ mod tests {
         assert_eq!(ev[0].cert_ref, CertRef::Absent);
     }
 
+    /// Brainpool keys (DER ECDSA, SHA-384/512) from `openssl cms`.
+    #[test]
+    fn openssl_cades_brainpool() {
+        let Some((_keep, d)) = test_tsa(false) else {
+            return;
+        };
+        let doc = b"brainpool\n";
+        std::fs::write(d.join("doc.txt"), doc).unwrap();
+        for (curve, md, bits) in [
+            ("brainpoolP256r1", "sha256", 256),
+            ("brainpoolP384r1", "sha384", 384),
+            ("brainpoolP512r1", "sha512", 512),
+        ] {
+            let pk = format!("ec_paramgen_curve:{curve}");
+            openssl(
+                &d,
+                &[
+                    "req",
+                    "-x509",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    &pk,
+                    "-keyout",
+                    "b.key",
+                    "-out",
+                    "b.pem",
+                    "-subj",
+                    "/CN=Brainpool",
+                ],
+            )
+            .unwrap();
+            openssl(
+                &d,
+                &[
+                    "cms", "-sign", "-cades", "-binary", "-md", md, "-in", "doc.txt", "-signer",
+                    "b.pem", "-inkey", "b.key", "-outform", "DER", "-out", "b.p7s",
+                ],
+            )
+            .unwrap();
+            let p7s = std::fs::read(d.join("b.p7s")).unwrap();
+            let ev = read_cades(&p7s, Some(doc)).unwrap();
+            assert_eq!(ev[0].integrity, Check::Passed, "{curve}");
+            assert_eq!(ev[0].algorithms.key_bits, Some(bits));
+            let ev = read_cades(&p7s, Some(b"brainpool!\n")).unwrap();
+            assert!(!ev[0].integrity.passed());
+        }
+    }
+
     #[test]
     fn archive_timestamp_v3_without_index_is_not_passed() {
         // An archive-time-stamp-v3 attribute holding a plain token (no

@@ -2070,7 +2070,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "brainpoolP256r1 is not yet supported by crypto::verify"]
     fn pades_plain_ecdsa_telesec() {
         let (c, sd) = pdf_check("pades/dss/TeleSec_PKS_eIDAS_QES_CA_1-baseline-b.pdf", 0);
         let si = sd.signer(0).unwrap();
@@ -2079,6 +2078,24 @@ mod tests {
         assert_eq!(c.cert_ref, CertRef::Matches);
         assert_eq!(c.integrity, Check::Passed, "{:?}", c.integrity);
         assert_eq!(c.algorithms.signature.as_deref(), Some("PLAIN-ECDSA"));
+        assert_eq!(c.algorithms.key_bits, Some(256));
+        // The same value with one bit of `s` flipped does not verify.
+        let pdf = data("pades/dss/TeleSec_PKS_eIDAS_QES_CA_1-baseline-b.pdf");
+        let (ranges, der) = pdf_signatures(&pdf)[0].clone();
+        let sv = &si.signature;
+        let at = der.windows(sv.len()).position(|w| w == &sv[..]).unwrap();
+        let mut bad = der.clone();
+        bad[at + sv.len() - 1] ^= 1;
+        let c = parse_signed_data(&bad)
+            .unwrap()
+            .verify_signer(0, &Content::Ranges { data: &pdf, ranges });
+        assert!(matches!(
+            c.integrity,
+            Check::Failed {
+                sub: SubIndication::SigCryptoFailure,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -127,6 +127,12 @@ pub mod oid {
     pub const P384: O = O::new_unwrap("1.3.132.0.34");
     /// secp521r1.
     pub const P521: O = O::new_unwrap("1.3.132.0.35");
+    /// brainpoolP256r1 (RFC 5639).
+    pub const BRAINPOOL_P256R1: O = O::new_unwrap("1.3.36.3.3.2.8.1.1.7");
+    /// brainpoolP384r1 (RFC 5639).
+    pub const BRAINPOOL_P384R1: O = O::new_unwrap("1.3.36.3.3.2.8.1.1.11");
+    /// brainpoolP512r1 (RFC 5639).
+    pub const BRAINPOOL_P512R1: O = O::new_unwrap("1.3.36.3.3.2.8.1.1.13");
 }
 
 impl DigestAlg {
@@ -233,6 +239,8 @@ pub enum KeyKind {
     Rsa(u32),
     /// EC on a named curve with field bits (256, 384, 521).
     Ec(u32),
+    /// EC on a Brainpool curve (RFC 5639) with field bits (256, 384, 512).
+    EcBrainpool(u32),
     /// Ed25519.
     Ed25519,
 }
@@ -241,7 +249,7 @@ impl KeyKind {
     /// Key size in bits.
     pub fn bits(self) -> u32 {
         match self {
-            KeyKind::Rsa(b) | KeyKind::Ec(b) => b,
+            KeyKind::Rsa(b) | KeyKind::Ec(b) | KeyKind::EcBrainpool(b) => b,
             KeyKind::Ed25519 => 256,
         }
     }
@@ -249,7 +257,7 @@ impl KeyKind {
     pub fn family(self) -> &'static str {
         match self {
             KeyKind::Rsa(_) => "RSA",
-            KeyKind::Ec(_) => "EC",
+            KeyKind::Ec(_) | KeyKind::EcBrainpool(_) => "EC",
             KeyKind::Ed25519 => "Ed25519",
         }
     }
@@ -284,6 +292,9 @@ fn key_kind_of(spki: &SubjectPublicKeyInfoRef<'_>) -> Result<KeyKind, CryptoErro
                 oid::P256 => Ok(KeyKind::Ec(256)),
                 oid::P384 => Ok(KeyKind::Ec(384)),
                 oid::P521 => Ok(KeyKind::Ec(521)),
+                oid::BRAINPOOL_P256R1 => Ok(KeyKind::EcBrainpool(256)),
+                oid::BRAINPOOL_P384R1 => Ok(KeyKind::EcBrainpool(384)),
+                oid::BRAINPOOL_P512R1 => Ok(KeyKind::EcBrainpool(512)),
                 other => Err(CryptoError::Unsupported(format!("EC curve {other}"))),
             }
         }
@@ -494,6 +505,23 @@ pub fn verify(
             kind.family()
         ))
     };
+    if let (Scheme::Ecdsa(d) | Scheme::PlainEcdsa(d), KeyKind::EcBrainpool(bits)) = (scheme, kind) {
+        let field = (bits as usize).div_ceil(8);
+        let rs = match scheme {
+            Scheme::PlainEcdsa(_) => {
+                (signature_value.len() == 2 * field).then(|| signature_value.split_at(field))
+            }
+            _ => der_to_rs(signature_value),
+        }
+        .ok_or(CryptoError::Invalid)?;
+        brainpool::verify(bits, key, &d.digest(message), rs)?;
+        return Ok(Algorithms {
+            digest: Some(d.name().to_string()),
+            signature: Some(scheme.name().to_string()),
+            signature_digest: Some(d.name().to_string()),
+            key_bits: Some(bits),
+        });
+    }
     let mut der_sig = None;
     let alg: &'static dyn VerificationAlgorithm = match (scheme, kind) {
         (Scheme::RsaPkcs1(d), KeyKind::Rsa(bits)) => match (d, bits >= 2048) {
@@ -598,6 +626,217 @@ fn first_tlv(input: &[u8]) -> der::Result<AnyRef<'_>> {
 }
 
 /// Converts a plain `r || s` ECDSA value to a DER `Ecdsa-Sig-Value`.
+/// Splits a DER `Ecdsa-Sig-Value` into the `r` and `s` INTEGER contents.
+fn der_to_rs(sig: &[u8]) -> Option<(&[u8], &[u8])> {
+    let seq = AnyRef::from_der(sig).ok()?;
+    if seq.tag() != der::Tag::Sequence {
+        return None;
+    }
+    let mut rest = seq.value();
+    let mut out = [&[][..]; 2];
+    for slot in &mut out {
+        let i = AnyRef::from_der(rest).ok().or_else(|| {
+            // `from_der` rejects trailing data: decode from a reader instead.
+            let mut r = der::SliceReader::new(rest).ok()?;
+            der::Decode::decode(&mut r).ok()
+        })?;
+        if i.tag() != der::Tag::Integer {
+            return None;
+        }
+        *slot = i.value();
+        let len = usize::try_from(u32::from(der::Encode::encoded_len(&i).ok()?)).ok()?;
+        rest = rest.get(len..)?;
+    }
+    rest.is_empty().then_some((out[0], out[1]))
+}
+
+/// ECDSA on the Brainpool curves (RFC 5639), which the aws-lc-rs API does not expose:
+/// the same AWS-LC library through its C API (`EC_GROUP_new_curve_GFp`,
+/// `ECDSA_do_verify`).
+mod brainpool {
+    use aws_lc_sys as sys;
+
+    use super::CryptoError;
+
+    struct Params {
+        p: &'static str,
+        a: &'static str,
+        b: &'static str,
+        gx: &'static str,
+        gy: &'static str,
+        n: &'static str,
+    }
+
+    // RFC 5639 §3.4, §3.6, §3.7 (checked against `openssl ecparam -param_enc explicit`).
+    const P256R1: Params = Params {
+        p: "A9FB57DBA1EEA9BC3E660A909D838D726E3BF623D52620282013481D1F6E5377",
+        a: "7D5A0975FC2C3057EEF67530417AFFE7FB8055C126DC5C6CE94A4B44F330B5D9",
+        b: "26DC5C6CE94A4B44F330B5D9BBD77CBF958416295CF7E1CE6BCCDC18FF8C07B6",
+        gx: "8BD2AEB9CB7E57CB2C4B482FFC81B7AFB9DE27E1E3BD23C23A4453BD9ACE3262",
+        gy: "547EF835C3DAC4FD97F8461A14611DC9C27745132DED8E545C1D54C72F046997",
+        n: "A9FB57DBA1EEA9BC3E660A909D838D718C397AA3B561A6F7901E0E82974856A7",
+    };
+    const P384R1: Params = Params {
+        p: "8CB91E82A3386D280F5D6F7E50E641DF152F7109ED5456B412B1DA197FB71123ACD3A729901D1A71874700133107EC53",
+        a: "7BC382C63D8C150C3C72080ACE05AFA0C2BEA28E4FB22787139165EFBA91F90F8AA5814A503AD4EB04A8C7DD22CE2826",
+        b: "04A8C7DD22CE28268B39B55416F0447C2FB77DE107DCD2A62E880EA53EEB62D57CB4390295DBC9943AB78696FA504C11",
+        gx: "1D1C64F068CF45FFA2A63A81B7C13F6B8847A3E77EF14FE3DB7FCAFE0CBD10E8E826E03436D646AAEF87B2E247D4AF1E",
+        gy: "8ABE1D7520F9C2A45CB1EB8E95CFD55262B70B29FEEC5864E19C054FF99129280E4646217791811142820341263C5315",
+        n: "8CB91E82A3386D280F5D6F7E50E641DF152F7109ED5456B31F166E6CAC0425A7CF3AB6AF6B7FC3103B883202E9046565",
+    };
+    const P512R1: Params = Params {
+        p: "AADD9DB8DBE9C48B3FD4E6AE33C9FC07CB308DB3B3C9D20ED6639CCA703308717D4D9B009BC66842AECDA12AE6A380E62881FF2F2D82C68528AA6056583A48F3",
+        a: "7830A3318B603B89E2327145AC234CC594CBDD8D3DF91610A83441CAEA9863BC2DED5D5AA8253AA10A2EF1C98B9AC8B57F1117A72BF2C7B9E7C1AC4D77FC94CA",
+        b: "3DF91610A83441CAEA9863BC2DED5D5AA8253AA10A2EF1C98B9AC8B57F1117A72BF2C7B9E7C1AC4D77FC94CADC083E67984050B75EBAE5DD2809BD638016F723",
+        gx: "81AEE4BDD82ED9645A21322E9C4C6A9385ED9F70B5D916C1B43B62EEF4D0098EFF3B1F78E2D0D48D50D1687B93B97D5F7C6D5047406A5E688B352209BCB9F822",
+        gy: "7DDE385D566332ECC0EABFA9CF7822FDF209F70024A57B1AA000C55B881F8111B2DCDE494A5F485E5BCA4BD88A2763AED1CA2B2FA8F0540678CD1E0F3AD80892",
+        n: "AADD9DB8DBE9C48B3FD4E6AE33C9FC07CB308DB3B3C9D20ED6639CCA70330870553E5C414CA92619418661197FAC10471DB1D381085DDADDB58796829CA90069",
+    };
+
+    /// Frees every AWS-LC object it holds when dropped.
+    #[derive(Default)]
+    struct Guard {
+        bns: Vec<*mut sys::BIGNUM>,
+        points: Vec<*mut sys::EC_POINT>,
+        group: Option<*mut sys::EC_GROUP>,
+        key: Option<*mut sys::EC_KEY>,
+        sig: Option<*mut sys::ECDSA_SIG>,
+        ctx: Option<*mut sys::BN_CTX>,
+    }
+
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            // SAFETY: each pointer was returned non-null by the matching AWS-LC
+            // constructor, is owned by this guard only, and is freed exactly once; points
+            // are freed before their group.
+            unsafe {
+                if let Some(s) = self.sig {
+                    sys::ECDSA_SIG_free(s);
+                }
+                if let Some(k) = self.key {
+                    sys::EC_KEY_free(k);
+                }
+                for &p in &self.points {
+                    sys::EC_POINT_free(p);
+                }
+                if let Some(g) = self.group {
+                    sys::EC_GROUP_free(g);
+                }
+                for &b in &self.bns {
+                    sys::BN_free(b);
+                }
+                if let Some(c) = self.ctx {
+                    sys::BN_CTX_free(c);
+                }
+            }
+        }
+    }
+
+    fn internal() -> CryptoError {
+        CryptoError::Unsupported("Brainpool ECDSA: AWS-LC refused the curve".into())
+    }
+
+    /// Verifies `(r, s)` over `digest` with the uncompressed or compressed `point` on the
+    /// Brainpool curve of `bits`.
+    pub(super) fn verify(
+        bits: u32,
+        point: &[u8],
+        digest: &[u8],
+        (r, s): (&[u8], &[u8]),
+    ) -> Result<(), CryptoError> {
+        let params = match bits {
+            256 => &P256R1,
+            384 => &P384R1,
+            512 => &P512R1,
+            _ => return Err(CryptoError::Unsupported(format!("brainpoolP{bits}r1"))),
+        };
+        if r.len() > 80 || s.len() > 80 {
+            return Err(CryptoError::Invalid);
+        }
+        let mut g = Guard::default();
+        // SAFETY: all calls get valid pointers (checked non-null right after creation,
+        // owned by `g`) and slices with their true lengths; AWS-LC copies what it keeps.
+        unsafe {
+            let mut bn = |bytes: &[u8]| -> Result<*mut sys::BIGNUM, CryptoError> {
+                let b = sys::BN_bin2bn(bytes.as_ptr(), bytes.len(), std::ptr::null_mut());
+                if b.is_null() {
+                    return Err(internal());
+                }
+                g.bns.push(b);
+                Ok(b)
+            };
+            let hex = |h: &str| hex::decode(h).map_err(|_| internal());
+            let p = bn(&hex(params.p)?)?;
+            let a = bn(&hex(params.a)?)?;
+            let b = bn(&hex(params.b)?)?;
+            let gx = bn(&hex(params.gx)?)?;
+            let gy = bn(&hex(params.gy)?)?;
+            let n = bn(&hex(params.n)?)?;
+            let one = bn(&[1])?;
+            let r_bn = sys::BN_bin2bn(r.as_ptr(), r.len(), std::ptr::null_mut());
+            let s_bn = sys::BN_bin2bn(s.as_ptr(), s.len(), std::ptr::null_mut());
+            let sig = sys::ECDSA_SIG_new();
+            if sig.is_null() || r_bn.is_null() || s_bn.is_null() {
+                sys::BN_free(r_bn);
+                sys::BN_free(s_bn);
+                if !sig.is_null() {
+                    sys::ECDSA_SIG_free(sig);
+                }
+                return Err(internal());
+            }
+            g.sig = Some(sig);
+            if sys::ECDSA_SIG_set0(sig, r_bn, s_bn) != 1 {
+                sys::BN_free(r_bn);
+                sys::BN_free(s_bn);
+                return Err(internal());
+            }
+            let ctx = sys::BN_CTX_new();
+            if ctx.is_null() {
+                return Err(internal());
+            }
+            g.ctx = Some(ctx);
+            let group = sys::EC_GROUP_new_curve_GFp(p, a, b, ctx);
+            if group.is_null() {
+                return Err(internal());
+            }
+            g.group = Some(group);
+            let gen_pt = sys::EC_POINT_new(group);
+            if gen_pt.is_null() {
+                return Err(internal());
+            }
+            g.points.push(gen_pt);
+            if sys::EC_POINT_set_affine_coordinates_GFp(group, gen_pt, gx, gy, ctx) != 1
+                || sys::EC_GROUP_set_generator(group, gen_pt, n, one) != 1
+            {
+                return Err(internal());
+            }
+            let q = sys::EC_POINT_new(group);
+            if q.is_null() {
+                return Err(internal());
+            }
+            g.points.push(q);
+            if sys::EC_POINT_oct2point(group, q, point.as_ptr(), point.len(), ctx) != 1 {
+                return Err(CryptoError::BadKey(
+                    "point not on the Brainpool curve".into(),
+                ));
+            }
+            let key = sys::EC_KEY_new();
+            if key.is_null() {
+                return Err(internal());
+            }
+            g.key = Some(key);
+            if sys::EC_KEY_set_group(key, group) != 1 || sys::EC_KEY_set_public_key(key, q) != 1 {
+                return Err(CryptoError::BadKey("unusable Brainpool public key".into()));
+            }
+            if sys::ECDSA_do_verify(digest.as_ptr(), digest.len(), sig, key) == 1 {
+                Ok(())
+            } else {
+                Err(CryptoError::Invalid)
+            }
+        }
+    }
+}
+
 fn plain_to_der(sig: &[u8], field_len: usize) -> Option<Vec<u8>> {
     if sig.len() != 2 * field_len {
         return None;
