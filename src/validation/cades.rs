@@ -246,7 +246,7 @@ fn one_signature(
     let mut ocsps = sd.ocsps();
     push_unique(&mut ocsps, check.extra_ocsps.iter().cloned());
 
-    let format = format_level(&check, sd, &timestamps);
+    let format = format_level(&check, sd);
     let scope = match (econtent, content) {
         (Some(e), _) => Scope {
             full: true,
@@ -307,7 +307,7 @@ fn one_signature(
 }
 
 /// The ETSI format name the attributes justify.
-fn format_level(check: &SignerCheck, sd: &ParsedSignedData, ts: &[TimestampEvidence]) -> String {
+fn format_level(check: &SignerCheck, sd: &ParsedSignedData) -> String {
     let has_s = |o| check.signed_attr_oids.contains(&o);
     let has_u = |o| check.unsigned_attr_oids.contains(&o);
     let signing_cert = has_s(oids::SIGNING_CERTIFICATE) || has_s(oids::SIGNING_CERTIFICATE_V2);
@@ -319,7 +319,6 @@ fn format_level(check: &SignerCheck, sd: &ParsedSignedData, ts: &[TimestampEvide
     let in_signed_data = !sd.certificates().is_empty()
         && (!sd.crls().is_empty() || !sd.ocsps().is_empty() || !check.extra_ocsps.is_empty());
     let ats_v3 = has_u(oids::ARCHIVE_TIMESTAMP_V3);
-    let _ = ts;
     let baseline_b = has_s(oids::CONTENT_TYPE)
         && has_s(oids::MESSAGE_DIGEST)
         && has_s(oids::SIGNING_TIME)
@@ -572,7 +571,9 @@ fn archive_v3(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validation::cms::test_support::{self, data, openssl, openssl_token, test_tsa};
+    use crate::validation::cms::test_support::{
+        self, data, openssl, openssl_token, openssl_token_for_digest, test_tsa,
+    };
     use crate::validation::cms::tlv::Tlv;
     use crate::validation::evidence::CertRef;
 
@@ -852,6 +853,60 @@ mod tests {
             let ev = read_cades(&p7s, Some(b"brainpool!\n")).unwrap();
             assert!(!ev[0].integrity.passed());
         }
+    }
+
+    /// archive-time-stamp-v3 built here per EN 319 122-1 §5.5.2/§5.5.3 (so this checks
+    /// the plumbing and index bookkeeping against our reading of the standard, not
+    /// against another implementation), with a token from `openssl ts`.
+    #[test]
+    fn archive_timestamp_v3_imprint_and_index() {
+        let Some((_keep, d)) = test_tsa(false) else {
+            return;
+        };
+        let t = test_support::tlv;
+        let der = data("cades/dss/signedCadesB.p7m");
+        let sd = cms::parse_signed_data(&der).unwrap();
+        let cert = sd.certificate_choices()[0].clone();
+        let si = sd.signer(0).unwrap();
+        let make = |cert_hashes: &[Vec<u8>]| -> Vec<u8> {
+            let certs: Vec<u8> = cert_hashes.iter().flat_map(|h| t(0x04, h)).collect();
+            let index = t(
+                0x30,
+                &[t(0x30, &certs), t(0x30, &[]), t(0x30, &[])].concat(),
+            );
+            let mut h = DigestAlg::Sha256.hasher();
+            h.update(sd.econtent_type_raw());
+            h.update(&DigestAlg::Sha256.digest(sd.econtent().unwrap()));
+            h.update(&si.signed_fields_raw);
+            h.update(&index);
+            let token = openssl_token_for_digest(&d, &h.finish()).unwrap();
+            let token = add_unsigned(&token, &oid_tlv(oids::ATS_HASH_INDEX_V3), &index);
+            add_unsigned(&der, &oid_tlv(oids::ARCHIVE_TIMESTAMP_V3), &token)
+        };
+        let good = make(&[DigestAlg::Sha256.digest(&cert)]);
+        let ev = read_cades(&good, None).unwrap();
+        let ts = &ev[0].timestamps[0];
+        assert_eq!(ts.kind, TimestampKind::Archive);
+        assert_eq!(ts.imprint, Check::Passed);
+        assert_eq!(ts.signature, Check::Passed);
+        assert_eq!(ts.covered_certificates, vec![cert.clone()]);
+        // The archived signature changed afterwards (signed attributes are the same,
+        // but the content is different): the imprint no longer matches.
+        let at = good.windows(6).position(|w| w == b"Sample").unwrap();
+        let mut changed = good.clone();
+        changed[at] ^= 1;
+        let ev = read_cades(&changed, None).unwrap();
+        assert!(!ev[0].timestamps[0].imprint.passed());
+        // The index names a certificate that is not (any more) in the SignedData.
+        let gone = make(&[
+            DigestAlg::Sha256.digest(&cert),
+            DigestAlg::Sha256.digest(b"x"),
+        ]);
+        let ev = read_cades(&gone, None).unwrap();
+        assert!(matches!(
+            &ev[0].timestamps[0].imprint,
+            Check::Failed { sub: SubIndication::HashFailure, reason } if reason.contains("no longer")
+        ));
     }
 
     #[test]

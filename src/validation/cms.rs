@@ -1800,6 +1800,43 @@ pub(crate) mod test_support {
         Some(std::fs::read(d.join("r.tsr")).unwrap())
     }
 
+    /// A token from the test TSA over a precomputed SHA-256 `digest`.
+    pub fn openssl_token_for_digest(d: &Path, digest: &[u8]) -> Option<Vec<u8>> {
+        let hex_digest = hex::encode(digest);
+        openssl(
+            d,
+            &[
+                "ts",
+                "-query",
+                "-digest",
+                &hex_digest,
+                "-sha256",
+                "-cert",
+                "-out",
+                "q.tsq",
+            ],
+        )?;
+        openssl(
+            d,
+            &[
+                "ts",
+                "-reply",
+                "-config",
+                "ts.cnf",
+                "-queryfile",
+                "q.tsq",
+                "-signer",
+                "tsa.pem",
+                "-inkey",
+                "tsa.key",
+                "-out",
+                "r.tsr",
+                "-token_out",
+            ],
+        )?;
+        Some(std::fs::read(d.join("r.tsr")).unwrap())
+    }
+
     /// Encodes `tag ‖ len ‖ body`.
     pub fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
         let mut out = vec![tag];
