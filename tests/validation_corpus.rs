@@ -75,9 +75,10 @@ impl Corpus {
         // The generator reports "done" on stderr once every file is written; it then serves
         // until stdin closes.
         let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
         let mut log = String::new();
         let mut done = false;
-        for line in BufReader::new(stderr).lines() {
+        for line in lines.by_ref() {
             let Ok(line) = line else { break };
             log.push_str(&line);
             log.push('\n');
@@ -86,6 +87,8 @@ impl Corpus {
                 break;
             }
         }
+        // Keep draining stderr: closing the pipe would end the serving generator.
+        std::thread::spawn(move || for _ in lines {});
         assert!(done, "make_corpus.py failed:\n{log}");
         let expected: Value = serde_json::from_slice(
             &std::fs::read(dir.path().join("expected.json")).unwrap(),
@@ -244,7 +247,7 @@ fn qualification_from_a_test_trusted_list() {
                 assert_eq!(sig["indication"], "TOTAL_PASSED", "{variant}/{file}");
                 let chain = sig["certificate_chain"].as_array().unwrap();
                 let anchor = chain.last().unwrap()["trust_anchor"].as_str().unwrap();
-                assert!(anchor.contains("trusted list NO"), "{anchor}");
+                assert!(anchor.contains("trusted list") && anchor.contains("CA/QC (NO)"), "{anchor}");
             }
         }
     }

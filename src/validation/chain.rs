@@ -405,6 +405,8 @@ struct Search<'a> {
     best_partial: Vec<usize>,
     /// Why anchor candidates were not accepted (TL status, …).
     notes: Vec<String>,
+    /// Notes on anchors that were accepted with a caveat (withdrawn service).
+    anchor_notes: Vec<String>,
     /// (SPKI, subject) of the explicit anchors: a certificate with both is trusted.
     explicit: Vec<(Vec<u8>, Vec<u8>)>,
 }
@@ -456,7 +458,36 @@ impl<'a> Search<'a> {
             let type_ok = st.type_suffix.starts_with("CA/")
                 || (usage == Usage::Timestamping && st.type_suffix.starts_with("TSA"))
                 || (usage == Usage::OcspSigning && st.type_suffix.starts_with("Certstatus/OCSP"));
-            if !st.is_granted() || !type_ok {
+            // Like EU DSS, a CA service that was granted at some time up to `at` and is
+            // withdrawn now still anchors paths (its certificates are still those of a
+            // supervised CA); qualification, which looks at the status in force, tells the
+            // difference. A service never granted before `at` anchors nothing.
+            let once_granted = st.is_granted()
+                || std::iter::once((&m.service.status_uri, m.service.status_start))
+                    .chain(
+                        m.service
+                            .history
+                            .iter()
+                            .map(|h| (&h.status_uri, h.status_start)),
+                    )
+                    .any(|(uri, start)| {
+                        start <= at
+                            && crate::trust::registry::GRANTED_EQUIVALENT
+                                .iter()
+                                .any(|g| uri.rsplit('/').next() == Some(*g))
+                    });
+            if once_granted && !st.is_granted() && type_ok {
+                self.anchor_notes.push(format!(
+                    "{} is listed by {} / {} as {} with status {} at {}; used as trust anchor because the service was granted before",
+                    c.label,
+                    m.territory,
+                    st.name,
+                    st.type_suffix,
+                    st.status_suffix(),
+                    rfc3339(at)
+                ));
+            }
+            if !once_granted || !type_ok {
                 notes.push(format!(
                     "{} is listed by {} / {} as {} with status {} at {}: not a trust anchor for this use",
                     c.label,
@@ -625,6 +656,7 @@ pub fn check_certificate(input: &CertCheckInput<'_>) -> CertCheck {
         verifications: 0,
         best_partial: Vec::new(),
         notes: Vec::new(),
+        anchor_notes: Vec::new(),
         explicit: input
             .trust
             .explicit
@@ -665,6 +697,10 @@ pub fn check_certificate(input: &CertCheckInput<'_>) -> CertCheck {
         return out;
     };
 
+    for n in search.anchor_notes.drain(..) {
+        out.warnings
+            .push(Finding::new("XCV: trust anchor", target_label.clone(), n));
+    }
     let at = input.at;
     let policy = input.policy;
     let certs: Vec<&CertInfo> = path.iter().map(|&i| &search.certs[i]).collect();

@@ -439,7 +439,7 @@ fn pss_digest(params: Option<&[u8]>) -> Result<DigestAlg, CryptoError> {
     let mut mgf_hash = DigestAlg::Sha1;
     let mut rest = seq.value();
     while !rest.is_empty() {
-        let field = AnyRef::from_der(rest).map_err(|e| bad(&e.to_string()))?;
+        let field = first_tlv(rest).map_err(|e| bad(&e.to_string()))?;
         let len = der::Encode::encoded_len(&field)
             .ok()
             .and_then(|l| usize::try_from(u32::from(l)).ok())
