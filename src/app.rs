@@ -425,8 +425,9 @@ pub fn stored_trust_registry(
     if crate::trust::store::read_state(&t.store_dir).is_err() {
         return Ok(None);
     }
-    let (state, _) = crate::trust::store::load_store(&t.store_dir, &anchors, &t.lotl_url, at, &opts)
-        .context("loading the stored trusted lists")?;
+    let (state, _) =
+        crate::trust::store::load_store(&t.store_dir, &anchors, &t.lotl_url, at, &opts)
+            .context("loading the stored trusted lists")?;
     Ok(Some(state.registry.clone()))
 }
 

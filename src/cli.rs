@@ -536,7 +536,11 @@ async fn validate(
     };
     let v = std::sync::Arc::new(v);
     let report = tokio::task::spawn_blocking(move || {
-        v.validate(&input, det.as_ref().map(|(n, b)| (n.as_str(), b.as_slice())), at)
+        v.validate(
+            &input,
+            det.as_ref().map(|(n, b)| (n.as_str(), b.as_slice())),
+            at,
+        )
     })
     .await?;
     match report {

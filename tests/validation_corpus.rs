@@ -90,10 +90,9 @@ impl Corpus {
         // Keep draining stderr: closing the pipe would end the serving generator.
         std::thread::spawn(move || for _ in lines {});
         assert!(done, "make_corpus.py failed:\n{log}");
-        let expected: Value = serde_json::from_slice(
-            &std::fs::read(dir.path().join("expected.json")).unwrap(),
-        )
-        .unwrap();
+        let expected: Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("expected.json")).unwrap())
+                .unwrap();
         Corpus {
             dir,
             child,
@@ -142,7 +141,11 @@ fn corpus_outcomes_match_etsi_expectations_and_pyhanko() {
         let (code, report) = validate(
             &corpus,
             &path,
-            &["--trust-anchor", root.to_str().unwrap(), "--no-trusted-lists"],
+            &[
+                "--trust-anchor",
+                root.to_str().unwrap(),
+                "--no-trusted-lists",
+            ],
             &[],
         );
         let sigs = report["signatures"].as_array().unwrap();
@@ -179,7 +182,9 @@ fn corpus_outcomes_match_etsi_expectations_and_pyhanko() {
             "{name}: exit code"
         );
         // Agreement with pyHanko's own EN 319 102-1 verdict, except where listed.
-        let py = entry["pyhanko"]["ades_indication"].as_str().unwrap_or_default();
+        let py = entry["pyhanko"]["ades_indication"]
+            .as_str()
+            .unwrap_or_default();
         let listed = PYHANKO_DISAGREES.iter().any(|(f, _)| f == name);
         let py_sub = entry["pyhanko"]["ades_sub_indication"].as_str();
         if !listed && (py != ind || py_sub != sub) {
@@ -197,7 +202,11 @@ fn corpus_outcomes_match_etsi_expectations_and_pyhanko() {
     let (_, appended) = validate(
         &corpus,
         &corpus.path("pdf/appended.pdf"),
-        &["--trust-anchor", root.to_str().unwrap(), "--no-trusted-lists"],
+        &[
+            "--trust-anchor",
+            root.to_str().unwrap(),
+            "--no-trusted-lists",
+        ],
         &[],
     );
     let text = appended.to_string();
@@ -212,9 +221,15 @@ fn corpus_outcomes_match_etsi_expectations_and_pyhanko() {
 #[test]
 fn qualification_from_a_test_trusted_list() {
     let corpus = Corpus::make();
-    let generated = corpus.expected["generated_at"].as_str().unwrap().to_string();
+    let generated = corpus.expected["generated_at"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let anchors = corpus.path(corpus.expected["lotl_anchors_file"].as_str().unwrap());
-    let quals = corpus.expected["qualification"].as_object().unwrap().clone();
+    let quals = corpus.expected["qualification"]
+        .as_object()
+        .unwrap()
+        .clone();
     for (variant, files) in quals {
         let store = corpus.path(&format!("store-{variant}"));
         let env = [
@@ -247,7 +262,10 @@ fn qualification_from_a_test_trusted_list() {
                 assert_eq!(sig["indication"], "TOTAL_PASSED", "{variant}/{file}");
                 let chain = sig["certificate_chain"].as_array().unwrap();
                 let anchor = chain.last().unwrap()["trust_anchor"].as_str().unwrap();
-                assert!(anchor.contains("trusted list") && anchor.contains("CA/QC (NO)"), "{anchor}");
+                assert!(
+                    anchor.contains("trusted list") && anchor.contains("CA/QC (NO)"),
+                    "{anchor}"
+                );
             }
         }
     }

@@ -62,7 +62,10 @@ pub async fn validate(
     let at = match q.at.as_deref() {
         Some(s) => OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
             .map_err(|_| {
-                Problem::new(Kind::MalformedRequest, format!("at={s:?} is not an RFC 3339 time"))
+                Problem::new(
+                    Kind::MalformedRequest,
+                    format!("at={s:?} is not an RFC 3339 time"),
+                )
             })?,
         None => OffsetDateTime::now_utc(),
     };
@@ -102,7 +105,9 @@ pub async fn validate(
             other => {
                 return Err(Problem::new(
                     Kind::MalformedRequest,
-                    format!("unexpected or repeated part {other:?}: send `file` and optionally `detached`"),
+                    format!(
+                        "unexpected or repeated part {other:?}: send `file` and optionally `detached`"
+                    ),
                 ));
             }
         }

@@ -11,8 +11,7 @@
 use super::cms::{self, Content};
 use super::crypto::DigestAlg;
 use super::evidence::{
-    Algorithms, CertRef, Check, Family, Scope, SignatureEvidence, TimestampEvidence,
-    TimestampKind,
+    Algorithms, CertRef, Check, Family, Scope, SignatureEvidence, TimestampEvidence, TimestampKind,
 };
 use super::pdf::{self, PdfSigKind, PdfSignature, PdfSignatures};
 use super::report::{Finding, SubIndication};
@@ -26,9 +25,7 @@ const OID_SIGNING_TIME: const_oid::ObjectIdentifier =
     const_oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
 
 /// Reads every signature of a PDF. Returns the evidence and document-level findings.
-pub fn read_pades(
-    bytes: &[u8],
-) -> Result<(Vec<SignatureEvidence>, Vec<Finding>), pdf::PdfError> {
+pub fn read_pades(bytes: &[u8]) -> Result<(Vec<SignatureEvidence>, Vec<Finding>), pdf::PdfError> {
     let doc = pdf::read_signatures(bytes)?;
     let mut out = Vec::new();
     // Document timestamps, validated once, attached to every signature they cover.
@@ -256,7 +253,10 @@ fn scope_text(doc: &PdfSignatures, sig: &PdfSignature) -> String {
         Some(r) if sig.covers_whole_file => {
             format!("the whole document (revision {} of {total})", r + 1)
         }
-        Some(r) => format!("revision {} of {total} (the document as it was when signed)", r + 1),
+        Some(r) => format!(
+            "revision {} of {total} (the document as it was when signed)",
+            r + 1
+        ),
         None => "no complete revision".to_string(),
     }
 }
@@ -295,7 +295,11 @@ fn level(
         })
     });
     if !cades {
-        let base = if has_signing_cert { "PAdES-BES" } else { "PKCS#7" };
+        let base = if has_signing_cert {
+            "PAdES-BES"
+        } else {
+            "PKCS#7"
+        };
         return match (base, has_lta, has_lt, has_t) {
             ("PKCS#7", true, _, _) => "PKCS#7-LTA",
             ("PKCS#7", _, true, true) => "PKCS#7-LT",
@@ -310,7 +314,12 @@ fn level(
     }
     if has_signing_time_attr || has_policy && !has_t {
         // The baseline profile forbids the signing-time attribute (EN 319 142-1 §6.3).
-        return if has_policy { "PAdES-EPES" } else { "PAdES-BES" }.to_string();
+        return if has_policy {
+            "PAdES-EPES"
+        } else {
+            "PAdES-BES"
+        }
+        .to_string();
     }
     match (has_lta, has_lt, has_t) {
         (true, true, true) => "PAdES-BASELINE-LTA",

@@ -14,6 +14,7 @@
 use time::OffsetDateTime;
 use x509_cert::Certificate;
 
+use super::Validator;
 use super::chain::{self, CertCheckInput, TrustSources, Usage};
 use super::evidence::{CertRef, Check, Der, SignatureEvidence, TimestampEvidence, TimestampKind};
 use super::qualification;
@@ -21,7 +22,6 @@ use super::report::{
     CertSummary, Finding, Indication, Qualification, SignatureReport, SubIndication,
     TimestampReport,
 };
-use super::Validator;
 
 /// Validates one signature's evidence at `validation_time`.
 pub fn validate_signature(
@@ -42,7 +42,11 @@ pub fn validate_signature(
     // §5.2.2 Format checking.
     if !ev.errors.is_empty() {
         errors.extend(ev.errors.iter().cloned());
-        set(&mut verdict, Indication::TotalFailed, SubIndication::FormatFailure);
+        set(
+            &mut verdict,
+            Indication::TotalFailed,
+            SubIndication::FormatFailure,
+        );
     }
 
     // §5.2.7 Cryptographic verification (integrity of the signed data and value).
@@ -69,7 +73,16 @@ pub fn validate_signature(
             Indication::Indeterminate,
             SubIndication::NoSigningCertificateFound,
         );
-        return finish(ev, verdict, None, errors, warnings, Vec::new(), validation_time, None);
+        return finish(
+            ev,
+            verdict,
+            None,
+            errors,
+            warnings,
+            Vec::new(),
+            validation_time,
+            None,
+        );
     };
     match ev.cert_ref {
         CertRef::Matches => {}
@@ -127,7 +140,16 @@ pub fn validate_signature(
             })
             .map(|o| o.gen_time)
             .min();
-        let r = validate_timestamp(v, ts, &pool, &crls, &ocsps, &trust, validation_time, later_archive);
+        let r = validate_timestamp(
+            v,
+            ts,
+            &pool,
+            &crls,
+            &ocsps,
+            &trust,
+            validation_time,
+            later_archive,
+        );
         if r.indication == Indication::TotalPassed {
             match ts.kind {
                 TimestampKind::Content => content_ts.push(ts.gen_time),
@@ -143,7 +165,9 @@ pub fn validate_signature(
                 format!(
                     "{}{}: it gives no proof of existence",
                     r.indication,
-                    r.sub_indication.map(|s| format!("/{s}")).unwrap_or_default()
+                    r.sub_indication
+                        .map(|s| format!("/{s}"))
+                        .unwrap_or_default()
                 ),
             ));
         }
@@ -176,7 +200,9 @@ pub fn validate_signature(
     // §5.2.8 Signature acceptance: cryptographic constraints at validation time, or at
     // best-signature-time when a POE exists (§5.6.2.4 past signature validation).
     if let Err(f) = v.policy.check_algorithms(&ev.algorithms, validation_time) {
-        if v.policy.check_algorithms(&ev.algorithms, best_signature_time).is_ok()
+        if v.policy
+            .check_algorithms(&ev.algorithms, best_signature_time)
+            .is_ok()
             && best_signature_time < validation_time
         {
             warnings.push(Finding::new(
@@ -269,7 +295,11 @@ pub fn validate_signature(
                         fmt(nb)
                     ),
                 ));
-                set(&mut verdict, Indication::TotalFailed, SubIndication::NotYetValid);
+                set(
+                    &mut verdict,
+                    Indication::TotalFailed,
+                    SubIndication::NotYetValid,
+                );
             }
         }
     }
@@ -300,7 +330,11 @@ pub fn validate_signature(
                 fmt(best_signature_time)
             ),
         ));
-        set(&mut verdict, Indication::Indeterminate, SubIndication::RevokedNoPoe);
+        set(
+            &mut verdict,
+            Indication::Indeterminate,
+            SubIndication::RevokedNoPoe,
+        );
     }
 
     let chain_summary = check.chain_summary();
@@ -463,10 +497,15 @@ fn validate_timestamp(
     }
     let at = covered_by_archive_at.unwrap_or(validation_time);
     if verdict.is_none()
-        && let Err(f) = v.policy.check_algorithms(&ts.algorithms, at.min(validation_time))
+        && let Err(f) = v
+            .policy
+            .check_algorithms(&ts.algorithms, at.min(validation_time))
     {
         errors.push(f);
-        verdict = Some((Indication::Indeterminate, SubIndication::CryptoConstraintsFailure));
+        verdict = Some((
+            Indication::Indeterminate,
+            SubIndication::CryptoConstraintsFailure,
+        ));
     }
     let (indication, sub_indication) = match verdict {
         Some((i, s)) => (i, Some(s)),
