@@ -356,6 +356,45 @@ pub mod tlv {
                 .map_err(|e| TlvError(format!("object identifier: {e}")))
         }
 
+        /// OBJECT IDENTIFIER in dotted form, decoded by hand so that arcs beyond what
+        /// `const-oid` accepts (e.g. a first arc `2.194` as some TSA policies use) still
+        /// read. Arcs are limited to 128 bits.
+        pub fn oid_string(&self) -> Result<String, TlvError> {
+            if self.tag != tag::OID {
+                return err(format!(
+                    "expected OBJECT IDENTIFIER, found tag {:#04x}",
+                    self.tag
+                ));
+            }
+            if self.body.is_empty() || self.body.last().is_some_and(|b| b & 0x80 != 0) {
+                return err("malformed object identifier");
+            }
+            let mut arcs: Vec<u128> = Vec::new();
+            let mut cur: u128 = 0;
+            for &b in self.body {
+                if cur > (u128::MAX >> 7) {
+                    return err("object identifier arc too large");
+                }
+                cur = (cur << 7) | u128::from(b & 0x7f);
+                if b & 0x80 == 0 {
+                    arcs.push(cur);
+                    cur = 0;
+                }
+            }
+            let first = arcs.first().copied().unwrap_or(0);
+            let (a, b) = match first {
+                0..=39 => (0, first),
+                40..=79 => (1, first - 40),
+                _ => (2, first - 80),
+            };
+            let mut out = format!("{a}.{b}");
+            for arc in arcs.iter().skip(1) {
+                out.push('.');
+                out.push_str(&arc.to_string());
+            }
+            Ok(out)
+        }
+
         /// OCTET STRING contents (a BER constructed string is flattened).
         pub fn octets(&self) -> Result<Cow<'a, [u8]>, TlvError> {
             match self.tag {

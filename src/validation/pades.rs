@@ -122,8 +122,10 @@ fn signature_evidence(
         algorithms: Algorithms::default(),
         claimed_signing_time: sig.m,
         timestamps: Vec::new(),
+        // Full: the signature covers a whole revision; later revisions are judged below
+        // (only allowed changes keep the scope full).
         scope: Scope {
-            full: sig.covers_whole_file,
+            full: sig.byte_range_check.passed() && sig.signed_revision.is_some(),
             description: scope_text(doc, sig),
         },
         errors: Vec::new(),
@@ -254,7 +256,7 @@ fn scope_text(doc: &PdfSignatures, sig: &PdfSignature) -> String {
             format!("the whole document (revision {} of {total})", r + 1)
         }
         Some(r) => format!(
-            "revision {} of {total} (the document as it was when signed)",
+            "the whole document as signed (revision {} of {total}; later revisions are judged as modifications)",
             r + 1
         ),
         None => "no complete revision".to_string(),
@@ -278,10 +280,24 @@ fn level(
             .iter()
             .any(|t| t.kind == TimestampKind::Document);
     let sig_rev = sig.signed_revision.unwrap_or(usize::MAX);
-    let has_lt = doc
-        .dss
-        .iter()
-        .any(|d| d.revision > sig_rev && (!d.ocsps.is_empty() || !d.crls.is_empty()));
+    // B-LT: validation data added after the signature, covering the signing certificate
+    // (EN 319 142-1 §6.4: revocation data of the signer, not just any DSS).
+    let (mut dss_crls, mut dss_ocsps) = (Vec::new(), Vec::new());
+    for d in doc.dss.iter().filter(|d| d.revision > sig_rev) {
+        dss_crls.extend(d.crls.iter().cloned());
+        dss_ocsps.extend(d.ocsps.iter().cloned());
+    }
+    // Only the DSS counts (revocation data inside the CMS, Adobe's
+    // revocationInfoArchival, is the legacy PAdES-BES way and does not make B-LT).
+    let signer_covered = ev
+        .signer_cert
+        .as_deref()
+        .is_some_and(|c| super::revocation::data_covers(c, &dss_crls, &dss_ocsps));
+    let has_lt = signer_covered
+        && doc
+            .dss
+            .iter()
+            .any(|d| d.revision > sig_rev && (!d.ocsps.is_empty() || !d.crls.is_empty()));
     // LTA: a document timestamp after the DSS carrying the validation data.
     let first_dss = doc
         .dss

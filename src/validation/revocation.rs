@@ -1240,6 +1240,44 @@ impl RevocationFetcher for HttpFetcher {
     }
 }
 
+/// Whether the given revocation data speaks about `cert`: an OCSP response with a
+/// single response for its serial number, or a CRL issued under its issuer's name. Used
+/// for the level (B-LT needs the validation data of the signing certificate in the
+/// signature or its container), not for trust: the data is verified by
+/// [`check_revocation`].
+pub fn data_covers(cert: &[u8], crls: &[Der], ocsps: &[Der]) -> bool {
+    let Ok(view) = crate::trust::cert::CertView::parse(cert) else {
+        return false;
+    };
+    let serial = strip_leading_zeros(view.serial);
+    let ocsp_hit = ocsps.iter().take(MAX_OBJECTS).any(|o| {
+        parse_ocsp(o).is_ok_and(|p| {
+            p.basic
+                .tbs_response_data
+                .responses
+                .iter()
+                .any(|r| strip_leading_zeros(r.cert_id.serial_number.as_bytes()) == serial)
+        })
+    });
+    ocsp_hit
+        || crls.iter().take(MAX_OBJECTS).any(|c| {
+            parse_crl(c).is_ok_and(|p| {
+                p.issuer == view.issuer
+                    || crate::trust::cert::normalized_name_der(&p.issuer).is_some_and(|a| {
+                        crate::trust::cert::normalized_name_der(view.issuer) == Some(a)
+                    })
+            })
+        })
+}
+
+fn strip_leading_zeros(b: &[u8]) -> &[u8] {
+    let mut b = b;
+    while b.len() > 1 && b[0] == 0 {
+        b = &b[1..];
+    }
+    b
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -68,7 +68,10 @@ pub fn parse_tst_info(der: &[u8]) -> Result<TstInfo, TspError> {
     if version != 1 {
         return Err(TspError::Malformed(format!("version {version}")));
     }
-    let policy = r.required("policy").and_then(|p| p.oid()).map_err(bad)?;
+    let policy = r
+        .required("policy")
+        .and_then(|p| p.oid_string())
+        .map_err(bad)?;
     let mi = r
         .required("messageImprint")
         .and_then(|m| m.expect(tag::SEQUENCE, "messageImprint"))
@@ -127,7 +130,7 @@ pub fn parse_tst_info(der: &[u8]) -> Result<TstInfo, TspError> {
         gen_time,
         imprint_alg: DigestAlg::from_oid(&alg),
         imprint,
-        policy: policy.to_string(),
+        policy,
         serial,
         tsa_name,
         accuracy_ms,
