@@ -412,8 +412,6 @@ fn install_trust(state: &AppState, trust: Arc<crate::trust::load::TrustState>) {
     });
 }
 
-/// Puts what the trusted-list store holds into force at startup (re-verified off the async
-/// runtime), so a restart works offline, whether or not the scheduler runs.
 /// The registry of the stored trusted lists, re-verified at `at`; `None` when nothing is
 /// stored yet.
 pub fn stored_trust_registry(
@@ -431,6 +429,8 @@ pub fn stored_trust_registry(
     Ok(Some(state.registry.clone()))
 }
 
+/// Puts what the trusted-list store holds into force at startup (re-verified off the async
+/// runtime), so a restart works offline, whether or not the scheduler runs.
 async fn load_stored_trust(state: AppState) {
     let Ok((anchors, opts)) = trust_setup(&state.config) else {
         return;

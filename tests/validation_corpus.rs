@@ -6,6 +6,8 @@
 //! pyHanko's own EN 319 102-1 verdict; the disagreements with pyHanko are listed and
 //! explained in `PYHANKO_DISAGREES`.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -269,4 +271,87 @@ fn qualification_from_a_test_trusted_list() {
             }
         }
     }
+}
+
+/// The gateway itself: trusted lists from its store, OCSP fetched online from the corpus's
+/// live responder (the B-B file carries no revocation data), over `POST /api/v1/validations`.
+#[tokio::test]
+async fn served_validation_uses_the_stored_trusted_lists_and_fetches_ocsp() {
+    common::install_crypto();
+    let corpus = Corpus::make();
+    let generated = corpus.expected["generated_at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let anchors = corpus.path(corpus.expected["lotl_anchors_file"].as_str().unwrap());
+    let store = corpus.path("served-store");
+    let out = Command::new(BIN)
+        .current_dir(corpus.dir.path())
+        .env("SIGNGATE__TRUST__ANCHORS_FILE", &anchors)
+        .env("SIGNGATE__TRUST__STORE_DIR", &store)
+        .args(["trust", "refresh", "--from-dir"])
+        .arg(corpus.path("tl"))
+        .args(["--at", &generated])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let anchors_s = anchors.to_str().unwrap().to_string();
+    let store_s = store.to_str().unwrap().to_string();
+    let server = common::Server::start(
+        common::Db::Sqlite,
+        &[
+            ("SIGNGATE__TRUST__ANCHORS_FILE", anchors_s.as_str()),
+            ("SIGNGATE__TRUST__STORE_DIR", store_s.as_str()),
+            ("SIGNGATE__TRUST__REFRESH_INTERVAL", "0s"),
+        ],
+    )
+    .await;
+    let key = server.org_add("991825827", "Agency");
+    let client = common::api_client();
+    // The stored lists are put in force by a startup task: wait for /health to show them.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let h: Value = client
+            .get(format!("{}/health", server.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if h["checks"]["trust"]["services"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "trusted lists never loaded: {h}"
+        );
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let pdf = std::fs::read(corpus.path("pdf/b-b.pdf")).unwrap();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(pdf).file_name("b-b.pdf"),
+    );
+    let resp = client
+        .post(format!("{}/api/v1/validations", server.base))
+        .bearer_auth(&key)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let report: Value = resp.json().await.unwrap();
+    let sig = &report["signatures"][0];
+    assert_eq!(sig["indication"], "TOTAL_PASSED", "{sig:#}");
+    assert_eq!(sig["qualification"], "QESig", "{sig:#}");
+    let rev = sig["certificate_chain"][0]["revocation"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(rev.starts_with("good (OCSP"), "{rev}");
 }
