@@ -435,3 +435,83 @@ async fn http_validations_endpoint() {
         .unwrap();
     assert!(doc["paths"]["/api/v1/validations"]["post"].is_object());
 }
+
+/// A detached CAdES signature made by `openssl cms -cades`, validated with and without its
+/// document (`--detached`), and against a changed document.
+#[test]
+fn detached_cades_from_openssl() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .current_dir(d)
+            .args(args)
+            .output()
+            .expect("openssl is required (scripts/test installs it)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "cert.pem",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=Detached Signer/O=signgate tests/C=NO",
+        "-addext",
+        "keyUsage=critical,digitalSignature,nonRepudiation,keyCertSign",
+    ]);
+    std::fs::write(d.join("doc.txt"), b"the signed document\n").unwrap();
+    run(&[
+        "cms", "-sign", "-binary", "-cades", "-md", "sha256", "-in", "doc.txt", "-signer",
+        "cert.pem", "-inkey", "key.pem", "-outform", "DER", "-out", "sig.p7s",
+    ]);
+    let sig = d.join("sig.p7s");
+    let doc = d.join("doc.txt");
+    let cert = d.join("cert.pem");
+    let (code, report, stderr) = validate(&[
+        "--trust-anchor",
+        cert.to_str().unwrap(),
+        "--detached",
+        doc.to_str().unwrap(),
+        sig.to_str().unwrap(),
+    ]);
+    let s = &sigs(&report)[0];
+    assert_eq!(s["format"], "CAdES-BASELINE-B", "{report:#} {stderr}");
+    assert_eq!(s["indication"], "TOTAL_PASSED", "{report:#}");
+    assert_eq!(code, 0);
+
+    let (_, report, _) = validate(&[
+        "--trust-anchor",
+        cert.to_str().unwrap(),
+        sig.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        sigs(&report)[0]["sub_indication"],
+        "SIGNED_DATA_NOT_FOUND",
+        "{report:#}"
+    );
+
+    std::fs::write(d.join("other.txt"), b"the signed document, changed\n").unwrap();
+    let other = d.join("other.txt");
+    let (code, report, _) = validate(&[
+        "--trust-anchor",
+        cert.to_str().unwrap(),
+        "--detached",
+        other.to_str().unwrap(),
+        sig.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(sigs(&report)[0]["indication"], "TOTAL_FAILED");
+    assert_eq!(sigs(&report)[0]["sub_indication"], "HASH_FAILURE");
+}
