@@ -78,7 +78,7 @@ enum Command {
         #[arg(long)]
         offline: bool,
         #[arg(long, value_enum, default_value = "text")]
-        format: Format,
+        format: ReportFormat,
     },
     /// EU trusted lists: the LOTL, its pivots and the national lists.
     Trust {
@@ -121,6 +121,16 @@ enum TrustCommand {
 enum Format {
     Json,
     Text,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ReportFormat {
+    /// The JSON report (design.md).
+    Json,
+    /// Human-readable text.
+    Text,
+    /// ETSI TS 119 102-2 validation report (XML).
+    EtsiXml,
 }
 
 fn parse_time(s: &str) -> Result<OffsetDateTime> {
@@ -484,7 +494,7 @@ async fn validate(
     anchors: &[PathBuf],
     use_tls: bool,
     offline: bool,
-    format: Format,
+    format: ReportFormat,
 ) -> Result<i32> {
     let mut v = crate::validation::Validator::new();
     for a in anchors {
@@ -547,8 +557,9 @@ async fn validate(
         Ok(mut r) => {
             r.document = file.file_name().map(|n| n.to_string_lossy().into_owned());
             match format {
-                Format::Json => println!("{}", r.to_json()),
-                Format::Text => print!("{}", r.to_text()),
+                ReportFormat::Json => println!("{}", r.to_json()),
+                ReportFormat::Text => print!("{}", r.to_text()),
+                ReportFormat::EtsiXml => print!("{}", r.to_etsi_xml()),
             }
             Ok(if r.all_passed() { 0 } else { 1 })
         }

@@ -194,6 +194,45 @@ fn pades_lta_passes_with_its_test_root_at_signing_time() {
     let later_sig = &sigs(&later)[0];
     assert_ne!(later_sig["indication"], "TOTAL_FAILED", "{later_sig:#}");
 
+    // The ETSI TS 119 102-2 XML report of the same validation.
+    let out = Command::new(BIN)
+        .args([
+            "validate",
+            "--offline",
+            "--no-trusted-lists",
+            "--format",
+            "etsi-xml",
+        ])
+        .args([
+            "--trust-anchor",
+            &root,
+            "--at",
+            "2020-11-01T00:00:00Z",
+            &file,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let xml = String::from_utf8(out.stdout).unwrap();
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed ETSI report");
+    let ns = "http://uri.etsi.org/19102/v1.4.1#";
+    assert!(doc.root_element().has_tag_name((ns, "ValidationReport")));
+    let main: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name((ns, "MainIndication")))
+        .filter_map(|n| n.text())
+        .collect();
+    assert_eq!(
+        main[0], "urn:etsi:019102:mainindication:total-passed",
+        "{xml}"
+    );
+    // The chain (3 certificates) and both timestamps are validation objects.
+    let objects = doc
+        .descendants()
+        .filter(|n| n.has_tag_name((ns, "ValidationObject")))
+        .count();
+    assert_eq!(objects, 5, "{xml}");
+
     // The same file with a foreign anchor: no chain.
     let other = data("pki/pyhanko-testing-ca/tsa.cert.pem");
     let (_, untrusted, _) = validate(&[

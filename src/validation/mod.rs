@@ -15,6 +15,7 @@ pub mod cades;
 pub mod chain;
 pub mod cms;
 pub mod crypto;
+pub mod etsi_report;
 pub mod evidence;
 pub mod pades;
 pub mod pdf;
