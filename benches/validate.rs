@@ -18,10 +18,14 @@ use signgate::validation::report::{Indication, Report};
 use signgate::validation::{Validator, certs_from_pem_or_der};
 use time::OffsetDateTime;
 
+fn venv_python() -> PathBuf {
+    let venv = std::env::var("SIGNGATE_VENV").unwrap_or_else(|_| "/var/tmp/signgate-venv".into());
+    Path::new(&venv).join("bin/python")
+}
+
 /// Generates the corpus into a fresh temporary directory; `None` if the venv is missing.
 fn generate_corpus() -> Option<PathBuf> {
-    let venv = std::env::var("SIGNGATE_VENV").unwrap_or_else(|_| "/var/tmp/signgate-venv".into());
-    let python = Path::new(&venv).join("bin/python");
+    let python = venv_python();
     if !python.exists() {
         return None;
     }
@@ -71,9 +75,10 @@ fn main() {
                     "SIGNGATE_BENCH_CORPUS is unset and no venv python to generate it"
                 );
                 eprintln!(
-                    "\n*** benches/validate.rs: SKIPPED — SIGNGATE_BENCH_CORPUS is unset and \
-                     /var/tmp/signgate-venv/bin/python (pyHanko, see scripts/test) is missing, \
-                     so the corpus cannot be generated. Nothing was validated. ***\n"
+                    "\n*** benches/validate.rs: SKIPPED — SIGNGATE_BENCH_CORPUS is unset and {} \
+                     (pyHanko, see scripts/test) is missing, so the corpus cannot be generated. \
+                     Nothing was validated. ***\n",
+                    venv_python().display()
                 );
                 return;
             }
