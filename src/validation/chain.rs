@@ -256,9 +256,31 @@ pub struct CertInfo {
     pub label: String,
 }
 
+/// Parsed certificates by SHA-256 of their DER: one validation parses the same chain
+/// for path building, revocation, timestamps and the report, and a server sees the same
+/// CA certificates all day. Bounded; entries are immutable facts about the bytes.
+fn parsed_cache() -> &'static moka::sync::Cache<[u8; 32], std::sync::Arc<CertInfo>> {
+    static CACHE: std::sync::OnceLock<moka::sync::Cache<[u8; 32], std::sync::Arc<CertInfo>>> =
+        std::sync::OnceLock::new();
+    CACHE.get_or_init(|| moka::sync::Cache::new(8192))
+}
+
 impl CertInfo {
-    /// Reads a DER certificate.
+    /// Reads a DER certificate (memoised by content hash, see [`parsed_cache`]).
     pub fn parse(der: &[u8]) -> Result<Self, String> {
+        if der.len() > 64 * 1024 {
+            return Self::parse_uncached(der);
+        }
+        let key = crate::trust::cert::sha256(der);
+        if let Some(hit) = parsed_cache().get(&key) {
+            return Ok((*hit).clone());
+        }
+        let info = Self::parse_uncached(der)?;
+        parsed_cache().insert(key, std::sync::Arc::new(info.clone()));
+        Ok(info)
+    }
+
+    fn parse_uncached(der: &[u8]) -> Result<Self, String> {
         use x509_cert::ext::pkix::{
             AuthorityInfoAccessSyntax, BasicConstraints, CrlDistributionPoints, ExtendedKeyUsage,
             KeyUsage, name::DistributionPointName, name::GeneralName,

@@ -588,6 +588,30 @@ pub fn verify_signed_object(
     signed_der: &[u8],
     issuer_spki_der: &[u8],
 ) -> Result<Algorithms, CryptoError> {
+    // Successful verifications are memoised by (object, key) digest: a validation checks
+    // the same CA certificates for the signer, the OCSP responder and every timestamp,
+    // and a server sees the same CAs all day. Failures are not cached.
+    static CACHE: std::sync::OnceLock<moka::sync::Cache<[u8; 32], Algorithms>> =
+        std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(|| moka::sync::Cache::new(16_384));
+    let mut h = DigestAlg::Sha256.hasher();
+    h.update(&(signed_der.len() as u64).to_be_bytes());
+    h.update(signed_der);
+    h.update(issuer_spki_der);
+    let mut key = [0u8; 32];
+    key.copy_from_slice(&h.finish());
+    if let Some(hit) = cache.get(&key) {
+        return Ok(hit);
+    }
+    let algs = verify_signed_object_uncached(signed_der, issuer_spki_der)?;
+    cache.insert(key, algs.clone());
+    Ok(algs)
+}
+
+fn verify_signed_object_uncached(
+    signed_der: &[u8],
+    issuer_spki_der: &[u8],
+) -> Result<Algorithms, CryptoError> {
     let bad = |m: &str| CryptoError::BadKey(format!("signed object: {m}"));
     let outer = AnyRef::from_der(signed_der).map_err(|e| bad(&e.to_string()))?;
     if outer.tag() != der::Tag::Sequence {

@@ -549,32 +549,37 @@ impl<'a> Parser<'a> {
 
     fn hex_string(&mut self) -> Result<Object, PdfError> {
         let start = self.pos;
-        self.pos += 1;
-        let mut out = Vec::new();
+        let body_start = start + 1;
+        // One scan for the end, then a tight loop over the body (signature /Contents are
+        // tens of kilobytes of hex).
+        let rest = self.buf.get(body_start..).unwrap_or(&[]);
+        let Some(len) = rest.iter().position(|&b| b == b'>') else {
+            self.pos = self.buf.len();
+            return Err(self.err("unterminated hex string"));
+        };
+        if len / 2 > MAX_STRING {
+            return Err(PdfError::Limit("string too long"));
+        }
+        let body = &rest[..len];
+        let mut out = Vec::with_capacity(len / 2 + 1);
         let mut hi: Option<u8> = None;
-        loop {
-            let Some(b) = self.peek() else {
-                return Err(self.err("unterminated hex string"));
-            };
-            self.pos += 1;
-            if b == b'>' {
-                break;
-            }
+        for (i, &b) in body.iter().enumerate() {
             if is_ws(b) {
                 continue;
             }
-            let v = hex_val(b).ok_or_else(|| self.err("bad character in hex string"))?;
+            let Some(v) = hex_val(b) else {
+                self.pos = body_start + i;
+                return Err(self.err("bad character in hex string"));
+            };
             match hi.take() {
                 None => hi = Some(v),
                 Some(h) => out.push(h << 4 | v),
-            }
-            if out.len() > MAX_STRING {
-                return Err(PdfError::Limit("string too long"));
             }
         }
         if let Some(h) = hi {
             out.push(h << 4);
         }
+        self.pos = body_start + len + 1;
         Ok(Object::Str(PdfStr {
             bytes: out,
             hex: true,
