@@ -227,6 +227,23 @@ fn is_regular(b: u8) -> bool {
     !is_ws(b) && !is_delim(b)
 }
 
+/// Hex digit values; 0xFF for anything else.
+static HEX: [u8; 256] = {
+    let mut t = [0xFFu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
 fn hex_val(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
@@ -563,12 +580,22 @@ impl<'a> Parser<'a> {
         let body = &rest[..len];
         let mut out = Vec::with_capacity(len / 2 + 1);
         let mut hi: Option<u8> = None;
-        for (i, &b) in body.iter().enumerate() {
+        // Fast path: pairs of hex digits (the common, whitespace-free case).
+        let mut i = 0;
+        while hi.is_none() && i + 1 < body.len() {
+            let (a, b) = (HEX[usize::from(body[i])], HEX[usize::from(body[i + 1])]);
+            if a > 15 || b > 15 {
+                break;
+            }
+            out.push(a << 4 | b);
+            i += 2;
+        }
+        for (j, &b) in body.iter().enumerate().skip(i) {
             if is_ws(b) {
                 continue;
             }
             let Some(v) = hex_val(b) else {
-                self.pos = body_start + i;
+                self.pos = body_start + j;
                 return Err(self.err("bad character in hex string"));
             };
             match hi.take() {
