@@ -266,17 +266,18 @@ fn parsed_cache() -> &'static moka::sync::Cache<[u8; 32], std::sync::Arc<CertInf
 }
 
 impl CertInfo {
-    /// Reads a DER certificate (memoised by content hash, see [`parsed_cache`]).
-    pub fn parse(der: &[u8]) -> Result<Self, String> {
+    /// Reads a DER certificate (memoised by content hash, see [`parsed_cache`]; shared,
+    /// not copied).
+    pub fn parse(der: &[u8]) -> Result<std::sync::Arc<Self>, String> {
         if der.len() > 64 * 1024 {
-            return Self::parse_uncached(der);
+            return Self::parse_uncached(der).map(std::sync::Arc::new);
         }
         let key = crate::trust::cert::sha256(der);
         if let Some(hit) = parsed_cache().get(&key) {
-            return Ok((*hit).clone());
+            return Ok(hit);
         }
-        let info = Self::parse_uncached(der)?;
-        parsed_cache().insert(key, std::sync::Arc::new(info.clone()));
+        let info = std::sync::Arc::new(Self::parse_uncached(der)?);
+        parsed_cache().insert(key, info.clone());
         Ok(info)
     }
 
@@ -418,7 +419,7 @@ fn names_equal(a: &[u8], b: &[u8]) -> bool {
 
 /// The path search state.
 struct Search<'a> {
-    certs: Vec<CertInfo>,
+    certs: Vec<std::sync::Arc<CertInfo>>,
     input: &'a CertCheckInput<'a>,
     /// Certificates whose TL issuer identities were added already.
     expanded: Vec<bool>,
@@ -685,7 +686,7 @@ pub fn check_certificate(input: &CertCheckInput<'_>) -> CertCheck {
             .iter()
             .take(MAX_UNIVERSE)
             .filter_map(|e| CertInfo::parse(e).ok())
-            .map(|a| (a.spki, a.subject))
+            .map(|a| (a.spki.clone(), a.subject.clone()))
             .collect(),
     };
     for d in input.pool.iter().chain(input.trust.explicit.iter()) {
@@ -725,7 +726,7 @@ pub fn check_certificate(input: &CertCheckInput<'_>) -> CertCheck {
     }
     let at = input.at;
     let policy = input.policy;
-    let certs: Vec<&CertInfo> = path.iter().map(|&i| &search.certs[i]).collect();
+    let certs: Vec<&CertInfo> = path.iter().map(|&i| &*search.certs[i]).collect();
     let n = certs.len();
     out.path = certs.iter().map(|c| c.der.clone()).collect();
     out.anchor = Some(anchor);

@@ -538,9 +538,9 @@ fn ocsp_answer(
         ResponderId::ByName(n) => n.to_der().is_ok_and(|d| names_equal(&d, &c.subject)),
         ResponderId::ByKey(k) => k.as_bytes() == DigestAlg::Sha1.digest(&c.public_key).as_slice(),
     };
-    let mut candidates: Vec<CertInfo> = Vec::new();
+    let mut candidates: Vec<std::sync::Arc<CertInfo>> = Vec::new();
     if matches_rid(issuer) {
-        candidates.push(issuer.clone());
+        candidates.push(std::sync::Arc::new(issuer.clone()));
     }
     let embedded = p
         .basic
@@ -568,7 +568,7 @@ fn ocsp_answer(
         ));
     }
     let mut last_problem = String::new();
-    let mut chosen: Option<(CertInfo, super::evidence::Algorithms)> = None;
+    let mut chosen: Option<(std::sync::Arc<CertInfo>, super::evidence::Algorithms)> = None;
     for cand in candidates {
         let is_ca = cand.spki == issuer.spki && names_equal(&cand.subject, &issuer.subject);
         if !is_ca {
