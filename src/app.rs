@@ -412,12 +412,11 @@ fn install_trust(state: &AppState, trust: Arc<crate::trust::load::TrustState>) {
     });
 }
 
-/// The registry of the stored trusted lists, re-verified at `at`; `None` when nothing is
-/// stored yet.
-pub fn stored_trust_registry(
+/// The stored trusted lists, re-verified at `at`; `None` when nothing is stored yet.
+pub fn stored_trust(
     cfg: &Config,
     at: OffsetDateTime,
-) -> Result<Option<Arc<crate::trust::registry::Registry>>> {
+) -> Result<Option<crate::trust::load::TrustState>> {
     let (anchors, opts) = trust_setup(cfg)?;
     let t = &cfg.trust;
     if crate::trust::store::read_state(&t.store_dir).is_err() {
@@ -426,27 +425,18 @@ pub fn stored_trust_registry(
     let (state, _) =
         crate::trust::store::load_store(&t.store_dir, &anchors, &t.lotl_url, at, &opts)
             .context("loading the stored trusted lists")?;
-    Ok(Some(state.registry.clone()))
+    Ok(Some(state))
 }
 
 /// Puts what the trusted-list store holds into force at startup (re-verified off the async
 /// runtime), so a restart works offline, whether or not the scheduler runs.
 async fn load_stored_trust(state: AppState) {
-    let Ok((anchors, opts)) = trust_setup(&state.config) else {
-        return;
-    };
-    let cfg = state.config.trust.clone();
-    if crate::trust::store::read_state(&cfg.store_dir).is_err() {
-        return;
-    }
+    let cfg = state.config.clone();
     let at = OffsetDateTime::now_utc();
-    let loaded = tokio::task::spawn_blocking(move || {
-        crate::trust::store::load_store(&cfg.store_dir, &anchors, &cfg.lotl_url, at, &opts)
-    })
-    .await;
-    match loaded {
-        Ok(Ok((trust, _))) => install_trust(&state, Arc::new(trust)),
-        Ok(Err(e)) => tracing::warn!(error = %e, "stored trusted lists do not load"),
+    match tokio::task::spawn_blocking(move || stored_trust(&cfg, at)).await {
+        Ok(Ok(Some(trust))) => install_trust(&state, Arc::new(trust)),
+        Ok(Ok(None)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %format!("{e:#}"), "stored trusted lists do not load"),
         Err(e) => tracing::warn!(error = %e, "loading stored trusted lists failed"),
     }
 }

@@ -510,7 +510,7 @@ async fn validate(
         }
     }
     if use_tls {
-        v.registry = app::stored_trust_registry(cfg, at)?;
+        v.registry = app::stored_trust(cfg, at)?.map(|s| s.registry);
         if v.registry.is_none() && anchors.is_empty() {
             eprintln!(
                 "warning: no stored trusted lists (run `signgate trust refresh`) and no --trust-anchor: nothing is trusted"

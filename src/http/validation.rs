@@ -77,28 +77,10 @@ pub async fn validate(
     })?;
     let mut file: Option<(String, Bytes)> = None;
     let mut detached: Option<(String, Bytes)> = None;
-    while let Some(field) = multipart.next_field().await.map_err(|e| {
-        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            Problem::new(
-                Kind::DocumentTooLarge,
-                format!("the upload exceeds {MAX_UPLOAD} bytes"),
-            )
-        } else {
-            Problem::new(Kind::MalformedRequest, format!("multipart: {e}"))
-        }
-    })? {
+    while let Some(field) = multipart.next_field().await.map_err(multipart_problem)? {
         let name = field.name().unwrap_or_default().to_string();
         let file_name = field.file_name().unwrap_or_default().to_string();
-        let data = field.bytes().await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                Problem::new(
-                    Kind::DocumentTooLarge,
-                    format!("the upload exceeds {MAX_UPLOAD} bytes"),
-                )
-            } else {
-                Problem::new(Kind::MalformedRequest, format!("multipart: {e}"))
-            }
-        })?;
+        let data = field.bytes().await.map_err(multipart_problem)?;
         match name.as_str() {
             "file" if file.is_none() => file = Some((file_name, data)),
             "detached" if detached.is_none() => detached = Some((file_name, data)),
@@ -136,6 +118,18 @@ pub async fn validate(
             Ok(Json(value))
         }
         Err(e) => Err(Problem::new(Kind::UnreadableSignatureFile, e.to_string())),
+    }
+}
+
+/// A refused upload: too large (the body limit) or not well-formed multipart.
+fn multipart_problem(e: axum::extract::multipart::MultipartError) -> Problem {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        Problem::new(
+            Kind::DocumentTooLarge,
+            format!("the upload exceeds {MAX_UPLOAD} bytes"),
+        )
+    } else {
+        Problem::new(Kind::MalformedRequest, format!("multipart: {e}"))
     }
 }
 

@@ -659,11 +659,7 @@ fn der_to_rs(sig: &[u8]) -> Option<(&[u8], &[u8])> {
     let mut rest = seq.value();
     let mut out = [&[][..]; 2];
     for slot in &mut out {
-        let i = AnyRef::from_der(rest).ok().or_else(|| {
-            // `from_der` rejects trailing data: decode from a reader instead.
-            let mut r = der::SliceReader::new(rest).ok()?;
-            der::Decode::decode(&mut r).ok()
-        })?;
+        let i = first_tlv(rest).ok()?;
         if i.tag() != der::Tag::Integer {
             return None;
         }

@@ -140,7 +140,7 @@ impl Validator {
                 doc_warnings.extend(findings);
                 ev
             }
-            Container::Xml => xades::read_xades(bytes, detached, &tsp_check)?,
+            Container::Xml => xades::read_xades(bytes, detached, &tsp::check_timestamp)?,
             Container::Cms => cades::read_cades(bytes, detached.map(|d| d.1))?,
         };
         let signatures = evidence
@@ -163,15 +163,6 @@ impl Default for Validator {
     }
 }
 
-fn tsp_check(
-    id: String,
-    kind: evidence::TimestampKind,
-    token: &[u8],
-    covered: &dyn Fn(crypto::DigestAlg) -> Vec<u8>,
-) -> evidence::TimestampEvidence {
-    tsp::check_timestamp(id, kind, token, covered)
-}
-
 /// Reads every certificate of a PEM file (one or more `CERTIFICATE` blocks) or a single
 /// DER certificate.
 pub fn certs_from_pem_or_der(bytes: &[u8]) -> Result<Vec<Der>, String> {
@@ -181,29 +172,7 @@ pub fn certs_from_pem_or_der(bytes: &[u8]) -> Result<Vec<Der>, String> {
         return Ok(vec![bytes.to_vec()]);
     }
     let text = std::str::from_utf8(bytes).map_err(|_| "neither PEM nor DER".to_string())?;
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
-        let block = &rest[start..];
-        let end = block
-            .find("-----END CERTIFICATE-----")
-            .ok_or("unterminated PEM block")?;
-        let b64: String = block["-----BEGIN CERTIFICATE-----".len()..end]
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        use base64::Engine as _;
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .map_err(|e| format!("bad base64 in PEM: {e}"))?;
-        x509_cert::Certificate::from_der(&der).map_err(|e| e.to_string())?;
-        out.push(der);
-        rest = &block[end..];
-    }
-    if out.is_empty() {
-        return Err("no CERTIFICATE in the file".into());
-    }
-    Ok(out)
+    crate::trust::anchors::parse_pem_certs(text, "trust anchor").map_err(|e| e.to_string())
 }
 
 /// Reads a file to validate: memory-mapped when large (hashing streams over the map, so

@@ -34,7 +34,7 @@ pub fn read_pades(bytes: &[u8]) -> Result<(Vec<SignatureEvidence>, Vec<Finding>)
         .iter()
         .enumerate()
         .filter(|(_, s)| s.kind == PdfSigKind::DocTimeStamp)
-        .map(|(i, s)| (i, document_timestamp(bytes, &doc, i, s)))
+        .map(|(i, s)| (i, document_timestamp(bytes, &doc, s)))
         .collect();
     let mut n = 0;
     for (i, sig) in doc.signatures.iter().enumerate() {
@@ -65,12 +65,7 @@ fn ranges_digest(bytes: &[u8], sig: &PdfSignature, alg: DigestAlg) -> Vec<u8> {
     h.finish()
 }
 
-fn document_timestamp(
-    bytes: &[u8],
-    doc: &PdfSignatures,
-    index: usize,
-    sig: &PdfSignature,
-) -> TimestampEvidence {
+fn document_timestamp(bytes: &[u8], doc: &PdfSignatures, sig: &PdfSignature) -> TimestampEvidence {
     let id = format!("DTS-{}", sig.field_name);
     let mut ts = tsp::check_timestamp(id, TimestampKind::Document, &sig.contents, &|alg| {
         ranges_digest(bytes, sig, alg)
@@ -89,7 +84,6 @@ fn document_timestamp(
             ts.covered_ocsps.extend(d.ocsps.iter().cloned());
         }
     }
-    let _ = index;
     ts
 }
 
@@ -224,7 +218,11 @@ fn signature_evidence(
                 .push(format!("revision {}: {}", m.revision, m.description));
         } else {
             disallowed += 1;
-            errors_or_constraints(&mut warnings, &object, m);
+            warnings.push(Finding::new(
+                "FC: modifications after signing",
+                &object,
+                format!("revision {}: {}", m.revision, m.description),
+            ));
         }
     }
     if disallowed > 0 {
@@ -239,14 +237,6 @@ fn signature_evidence(
     ev.errors = errors;
     ev.warnings = warnings;
     ev
-}
-
-fn errors_or_constraints(warnings: &mut Vec<Finding>, object: &str, m: &pdf::Modification) {
-    warnings.push(Finding::new(
-        "FC: modifications after signing",
-        object,
-        format!("revision {}: {}", m.revision, m.description),
-    ));
 }
 
 fn scope_text(doc: &PdfSignatures, sig: &PdfSignature) -> String {

@@ -73,16 +73,7 @@ pub fn validate_signature(
             Indication::Indeterminate,
             SubIndication::NoSigningCertificateFound,
         );
-        return finish(
-            ev,
-            verdict,
-            None,
-            errors,
-            warnings,
-            Vec::new(),
-            validation_time,
-            None,
-        );
+        return finish(ev, verdict, None, errors, warnings, Vec::new(), None);
     };
     match ev.cert_ref {
         CertRef::Matches => {}
@@ -230,17 +221,20 @@ pub fn validate_signature(
     }
 
     // §5.2.6 X.509 certificate validation at the validation time.
-    let mut check = chain::check_certificate(&CertCheckInput {
-        cert: signer,
-        pool: &pool,
-        crls: &crls,
-        ocsps: &ocsps,
-        trust: &trust,
-        at: validation_time,
-        usage: Usage::Signature,
-        policy: &v.policy,
-        fetcher: v.fetcher.as_deref(),
-    });
+    let signer_at = |at| {
+        chain::check_certificate(&CertCheckInput {
+            cert: signer,
+            pool: &pool,
+            crls: &crls,
+            ocsps: &ocsps,
+            trust: &trust,
+            at,
+            usage: Usage::Signature,
+            policy: &v.policy,
+            fetcher: v.fetcher.as_deref(),
+        })
+    };
+    let mut check = signer_at(validation_time);
     let mut psv_note = None;
     if check.indication != Indication::TotalPassed
         && best_signature_time < validation_time
@@ -257,17 +251,7 @@ pub fn validate_signature(
     {
         // §5.5.4 / §5.6.2.4: with a POE, validate the chain at best-signature-time: a
         // certificate that expired or was revoked after the POE does not invalidate it.
-        let past = chain::check_certificate(&CertCheckInput {
-            cert: signer,
-            pool: &pool,
-            crls: &crls,
-            ocsps: &ocsps,
-            trust: &trust,
-            at: best_signature_time,
-            usage: Usage::Signature,
-            policy: &v.policy,
-            fetcher: v.fetcher.as_deref(),
-        });
+        let past = signer_at(best_signature_time);
         if past.indication == Indication::TotalPassed {
             psv_note = Some(Finding::new(
                 "PSV: past signature validation",
@@ -356,7 +340,6 @@ pub fn validate_signature(
         errors,
         warnings,
         chain_summary,
-        validation_time,
         Some(best_signature_time),
     );
     report.timestamps = ts_reports;
@@ -376,7 +359,6 @@ fn finish(
     errors: Vec<Finding>,
     warnings: Vec<Finding>,
     chain: Vec<CertSummary>,
-    _validation_time: OffsetDateTime,
     best_signature_time: Option<OffsetDateTime>,
 ) -> SignatureReport {
     let (indication, sub_indication) = verdict.unwrap_or((Indication::TotalPassed, None));

@@ -1249,16 +1249,15 @@ pub fn data_covers(cert: &[u8], crls: &[Der], ocsps: &[Der]) -> bool {
     let Ok(view) = crate::trust::cert::CertView::parse(cert) else {
         return false;
     };
-    let serial = strip_leading_zeros(view.serial);
-    let ocsp_hit = ocsps.iter().take(MAX_OBJECTS).any(|o| {
-        parse_ocsp(o).is_ok_and(|p| {
-            p.basic
-                .tbs_response_data
-                .responses
-                .iter()
-                .any(|r| strip_leading_zeros(r.cert_id.serial_number.as_bytes()) == serial)
-        })
-    });
+    let serial = super::cms::tlv::strip_zeros(view.serial);
+    let ocsp_hit =
+        ocsps.iter().take(MAX_OBJECTS).any(|o| {
+            parse_ocsp(o).is_ok_and(|p| {
+                p.basic.tbs_response_data.responses.iter().any(|r| {
+                    super::cms::tlv::strip_zeros(r.cert_id.serial_number.as_bytes()) == serial
+                })
+            })
+        });
     ocsp_hit
         || crls.iter().take(MAX_OBJECTS).any(|c| {
             parse_crl(c).is_ok_and(|p| {
@@ -1268,14 +1267,6 @@ pub fn data_covers(cert: &[u8], crls: &[Der], ocsps: &[Der]) -> bool {
                     })
             })
         })
-}
-
-fn strip_leading_zeros(b: &[u8]) -> &[u8] {
-    let mut b = b;
-    while b.len() > 1 && b[0] == 0 {
-        b = &b[1..];
-    }
-    b
 }
 
 #[cfg(test)]
