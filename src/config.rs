@@ -46,6 +46,12 @@ pub struct Config {
     pub notify: NotifyConfig,
     pub trust: TrustConfig,
     pub dev_idp: DevIdpConfig,
+    /// ID-porten (OIDC). Configured when `idporten.issuer` is set.
+    #[serde(default)]
+    pub idporten: Option<IdportenConfig>,
+    /// An eIDAS node (SAML 2.0). Configured when `eidas.idp_metadata` is set.
+    #[serde(default)]
+    pub eidas: Option<EidasConfig>,
     pub log: LogConfig,
 }
 
@@ -144,6 +150,101 @@ pub struct DevIdpConfig {
     pub enabled: bool,
 }
 
+/// ID-porten as an OpenID Connect provider (`[idporten]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdportenConfig {
+    /// `https://test.idporten.no` or `https://idporten.no`; discovery reads
+    /// `{issuer}/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    /// `client_secret_basic` when set.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// `private_key_jwt` (recommended): a PKCS#8 PEM private key (RSA or EC P-256).
+    #[serde(default)]
+    pub client_key_file: Option<PathBuf>,
+    /// `kid` announced in the client assertion header (as registered with ID-porten).
+    #[serde(default)]
+    pub client_key_id: Option<String>,
+    /// Pushed authorization requests (`/par`, `request_uri`).
+    #[serde(default)]
+    pub use_par: bool,
+    /// Route `eidas_id` signers through ID-porten's eIDAS login instead of an eIDAS node.
+    #[serde(default)]
+    pub eidas_login: bool,
+    /// Allowed clock skew for `exp`/`iat`/`nbf`.
+    #[serde(default = "default_skew", with = "humantime_serde")]
+    pub clock_skew: Duration,
+    /// Scopes requested besides `openid`.
+    #[serde(default = "default_idporten_scopes")]
+    pub scopes: Vec<String>,
+    /// HTTP timeout for discovery, JWKS, PAR and token calls.
+    #[serde(default = "default_idp_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+/// An eIDAS node as a SAML 2.0 identity provider (`[eidas]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EidasConfig {
+    /// The node's metadata: an `https://` (or, outside production, `http://`) URL or a file.
+    pub idp_metadata: String,
+    /// PEM certificate(s) that must have signed the node's metadata. Production requires it;
+    /// without it unsigned metadata is accepted (development/test only).
+    #[serde(default)]
+    pub idp_metadata_signer: Option<PathBuf>,
+    /// Our entity id; default `{public_url}/saml/metadata`.
+    #[serde(default)]
+    pub sp_entity_id: Option<String>,
+    /// Signing key (PKCS#8 PEM) and certificate (PEM) of our SP.
+    pub sp_key_file: PathBuf,
+    pub sp_cert_file: PathBuf,
+    /// Encryption key and certificate (default: the signing pair).
+    #[serde(default)]
+    pub sp_encryption_key_file: Option<PathBuf>,
+    #[serde(default)]
+    pub sp_encryption_cert_file: Option<PathBuf>,
+    /// `post` (default) or `redirect` for the AuthnRequest.
+    #[serde(default = "default_saml_binding")]
+    pub binding: String,
+    /// `public` (default) or `private`: the eidas:SPType we announce.
+    #[serde(default = "default_sp_type")]
+    pub sp_type: String,
+    #[serde(default = "default_skew", with = "humantime_serde")]
+    pub clock_skew: Duration,
+    /// How often the node's metadata is fetched again.
+    #[serde(default = "default_metadata_refresh", with = "humantime_serde")]
+    pub metadata_refresh: Duration,
+    /// Lifetime announced in our own metadata (`validUntil`).
+    #[serde(default = "default_metadata_validity", with = "humantime_serde")]
+    pub metadata_validity: Duration,
+    #[serde(default = "default_idp_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+fn default_skew() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_idp_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_idporten_scopes() -> Vec<String> {
+    vec!["profile".into()]
+}
+fn default_saml_binding() -> String {
+    "post".into()
+}
+fn default_sp_type() -> String {
+    "public".into()
+}
+fn default_metadata_refresh() -> Duration {
+    Duration::from_secs(6 * 3600)
+}
+fn default_metadata_validity() -> Duration {
+    Duration::from_secs(7 * 24 * 3600)
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogConfig {
@@ -219,7 +320,52 @@ impl Config {
                 "keys.seal_key_file and keys.seal_chain_file must be set together".into(),
             ));
         }
+        if let Some(op) = &self.idporten {
+            if url_scheme(&op.issuer).is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "idporten.issuer {:?} is not an http(s) URL",
+                    op.issuer
+                )));
+            }
+            if op.client_secret.is_some() == op.client_key_file.is_some() {
+                return Err(ConfigError::Invalid(
+                    "idporten: set exactly one of client_secret (client_secret_basic) and \
+                     client_key_file (private_key_jwt)"
+                        .into(),
+                ));
+            }
+        }
+        if let Some(e) = &self.eidas {
+            if !matches!(e.binding.as_str(), "post" | "redirect") {
+                return Err(ConfigError::Invalid(
+                    "eidas.binding must be \"post\" or \"redirect\"".into(),
+                ));
+            }
+            if !matches!(e.sp_type.as_str(), "public" | "private") {
+                return Err(ConfigError::Invalid(
+                    "eidas.sp_type must be \"public\" or \"private\"".into(),
+                ));
+            }
+        }
         if self.profile == Profile::Production {
+            if let Some(op) = &self.idporten
+                && url_scheme(&op.issuer) != Some("https")
+            {
+                return Err(ConfigError::Production("idporten.issuer must be https".into()));
+            }
+            if let Some(e) = &self.eidas {
+                if e.idp_metadata_signer.is_none() {
+                    return Err(ConfigError::Production(
+                        "eidas.idp_metadata_signer is required (unsigned node metadata is refused)"
+                            .into(),
+                    ));
+                }
+                if e.idp_metadata.starts_with("http://") {
+                    return Err(ConfigError::Production(
+                        "eidas.idp_metadata must be https or a file".into(),
+                    ));
+                }
+            }
             if self.dev_idp.enabled {
                 return Err(ConfigError::Production(
                     "the development identity provider is enabled (set dev_idp.enabled = false)"
@@ -257,6 +403,16 @@ impl Config {
         self.notify
             .allow_private_destinations
             .unwrap_or(self.profile == Profile::Dev)
+    }
+
+    /// The SAML SP entity id (default `{public_url}/saml/metadata`).
+    pub fn sp_entity_id(&self) -> Option<String> {
+        let e = self.eidas.as_ref()?;
+        Some(
+            e.sp_entity_id
+                .clone()
+                .unwrap_or_else(|| format!("{}/saml/metadata", self.public_base())),
+        )
     }
 
     /// The public base URL without a trailing slash.

@@ -1,8 +1,9 @@
 //! Signer authentication.
 //!
-//! Owns: the identity providers that authenticate signers (`dev` now; `oidc` for ID-porten and
-//! `saml` for eIDAS nodes later) and the one value they all produce, [`VerifiedIdentity`], plus
-//! the rule that says whether a verified identity *is* a designated signer.
+//! Owns: the identity providers that authenticate signers (`oidc` for ID-porten, `saml` for
+//! eIDAS nodes, `dev` for development) and the one value they all produce,
+//! [`VerifiedIdentity`], plus the rules that say which provider a designated signer goes to
+//! ([`route`]) and whether a verified identity *is* that designated signer.
 //! Must not: decide whether a person may sign a job (that is `jobs`), or render pages (`http`).
 
 pub mod dev;
@@ -84,6 +85,57 @@ impl VerifiedIdentity {
     }
 }
 
+/// Where a login starts: the browser is sent to `url` (GET), or posts `fields` to `action`
+/// (an auto-submitting form, e.g. the SAML HTTP-POST binding).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginStart {
+    Redirect(String),
+    Post {
+        action: String,
+        fields: Vec<(String, String)>,
+    },
+}
+
+/// The identity provider a designated signer logs in with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    /// ID-porten with Norwegian eIDs.
+    Idporten,
+    /// ID-porten's eIDAS login (`acr_values` `eidas-loa-*`).
+    IdportenEidas,
+    /// An eIDAS node over SAML.
+    EidasNode,
+    /// The development IdP (profile `dev`, only for providers that are not configured).
+    Dev,
+}
+
+/// Which providers this gateway has configured.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Available {
+    pub idporten: bool,
+    /// `[idporten] eidas_login = true`.
+    pub idporten_eidas: bool,
+    pub eidas_node: bool,
+    pub dev: bool,
+}
+
+/// The job's signer identifier decides the route: `national_id` → ID-porten (or the dev IdP
+/// when ID-porten is not configured); `eidas_id` → ID-porten's eIDAS login when configured so,
+/// else the eIDAS node, else the dev IdP. `None`: no provider can serve this signer (fail
+/// closed).
+pub fn route(designated: &SignerIdentifier, a: Available) -> Option<Route> {
+    match designated {
+        SignerIdentifier::NationalId(_) if a.idporten => Some(Route::Idporten),
+        SignerIdentifier::EidasId(_) if a.idporten && a.idporten_eidas => {
+            Some(Route::IdportenEidas)
+        }
+        SignerIdentifier::EidasId(_) if a.eidas_node => Some(Route::EidasNode),
+        _ if a.dev => Some(Route::Dev),
+        _ => None,
+    }
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
     a.len() == b.len() && bool::from(a.ct_eq(b))
@@ -123,6 +175,44 @@ mod tests {
             auth_time: OffsetDateTime::UNIX_EPOCH,
             evidence: None,
         }
+    }
+
+    #[test]
+    fn routes() {
+        let n = SignerIdentifier::NationalId("13097248022".into());
+        let e = SignerIdentifier::EidasId("SE/NO/199001011234".into());
+        let none = Available::default();
+        assert_eq!(route(&n, none), None);
+        let dev = Available {
+            dev: true,
+            ..none
+        };
+        assert_eq!(route(&n, dev), Some(Route::Dev));
+        assert_eq!(route(&e, dev), Some(Route::Dev));
+        let op = Available {
+            idporten: true,
+            dev: true,
+            ..none
+        };
+        assert_eq!(route(&n, op), Some(Route::Idporten));
+        assert_eq!(route(&e, op), Some(Route::Dev));
+        let all = Available {
+            idporten: true,
+            idporten_eidas: false,
+            eidas_node: true,
+            dev: false,
+        };
+        assert_eq!(route(&e, all), Some(Route::EidasNode));
+        let via_op = Available {
+            idporten_eidas: true,
+            ..all
+        };
+        assert_eq!(route(&e, via_op), Some(Route::IdportenEidas));
+        let saml_only = Available {
+            eidas_node: true,
+            ..none
+        };
+        assert_eq!(route(&n, saml_only), None);
     }
 
     #[test]
