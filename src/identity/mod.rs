@@ -110,6 +110,22 @@ pub enum Route {
     Dev,
 }
 
+/// Why a login did not produce an identity, as the signer is told (the page keys of
+/// `http::i18n`); the detailed reason goes to the log, never to the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserReason {
+    /// The signer cancelled or refused at the identity provider.
+    Cancelled,
+    /// The eID used is below the level of assurance the job requires.
+    LoaTooLow,
+    /// The login took too long or the browser session was lost; start again.
+    Expired,
+    /// The identity provider cannot be reached or answered with an error.
+    ProviderUnavailable,
+    /// The answer failed a security check (signature, audience, replay, …).
+    Rejected,
+}
+
 /// Which providers this gateway has configured.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Available {
