@@ -216,6 +216,9 @@ pub async fn build(cfg: Config) -> Result<Services> {
     validator.fetcher = Some(Arc::new(
         crate::validation::revocation::HttpFetcher::new().context("revocation fetcher")?,
     ));
+    let identity = crate::identity::Providers {
+        dev: cfg.dev_idp.enabled,
+    };
     let state = AppState(Arc::new(Inner {
         cookie_key: Key::from(&cookie_secret),
         code_key: hmac::Key::new(hmac::HMAC_SHA256, &derive(&secret, "signgate/dev-idp")),
@@ -224,6 +227,7 @@ pub async fn build(cfg: Config) -> Result<Services> {
         config: cfg,
         trust: std::sync::RwLock::new(None),
         validator: Arc::new(validator),
+        identity,
     }));
     Ok(Services { state, seal_key })
 }
@@ -382,6 +386,17 @@ async fn expiry_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) 
             Ok(0) => {}
             Ok(n) => tracing::info!(jobs = n, "expired jobs past their deadline"),
             Err(e) => tracing::error!(error = %e, "expiry run failed"),
+        }
+        // Ended sessions and hand-offs go; remembered SAML assertions stay a grace period
+        // past their expiry (the clock skew they may have been accepted with).
+        let grace = time::Duration::minutes(10);
+        if let Err(e) = state
+            .jobs
+            .store()
+            .purge_logins(OffsetDateTime::now_utc(), grace)
+            .await
+        {
+            tracing::error!(error = %e, "purging expired logins failed");
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

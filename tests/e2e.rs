@@ -326,3 +326,85 @@ async fn replicas_seal_each_job_exactly_once_on_postgres() {
     let (ok, report) = pyhanko_validate(&path, &first.root_ca_pem());
     assert!(ok, "{report}");
 }
+
+/// A session is bound to one signer's link and ends with the decision: the same browser can
+/// neither use it on the co-signer's link nor sign twice, and a forged or stale cookie opens
+/// nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_are_single_signer_and_end_with_the_decision() {
+    let server = Server::start(Db::Sqlite, &[]).await;
+    let key = server.org_add(ORG, "Demo kommune");
+    let job = two_signer_job(&server, &key).await;
+    let id = job["id"].as_str().unwrap().to_string();
+    let (kari_url, sven_url) = (signing_url(&job, 0), signing_url(&job, 1));
+
+    let b = browser();
+    let login = b.get(&kari_url).send().await.unwrap();
+    let state = input_value(&login.text().await.unwrap(), "state").expect("state");
+    let page = b
+        .post(format!("{}/dev-idp/authorize", server.base))
+        .form(&[
+            ("pid", KARI),
+            ("state", &state),
+            ("loa", "high"),
+            ("lang", "en"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let action = form_action(&html, "/sign").expect("sign form");
+    let csrf = input_value(&html, "csrf").expect("csrf");
+
+    // The co-signer's link in the same browser asks for a login: the session is Kari's only.
+    let other = b.get(&sven_url).send().await.unwrap();
+    assert!(
+        other.url().path().starts_with("/dev-idp/authorize"),
+        "{}",
+        other.url()
+    );
+
+    // A wrong CSRF token is refused and signs nothing.
+    let forged = b
+        .post(format!("{}{action}", server.base))
+        .form(&[("csrf", "x".repeat(csrf.len()).as_str()), ("lang", "en")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let j = get_json(&server, &key, &format!("/api/v1/jobs/{id}")).await;
+    assert_eq!(j["signers"][0]["status"], "waiting");
+
+    // The session survives a forged post; the real form still works.
+    let again = b.get(&kari_url).send().await.unwrap().text().await.unwrap();
+    assert_eq!(input_value(&again, "csrf").as_deref(), Some(csrf.as_str()));
+    let signed = b
+        .post(format!("{}{action}", server.base))
+        .form(&[("csrf", csrf.as_str()), ("lang", "en")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), 200);
+
+    // Replaying the decision with the same cookie jar and token: no session any more.
+    let replay = b
+        .post(format!("{}{action}", server.base))
+        .form(&[("csrf", csrf.as_str()), ("lang", "en")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 401);
+    // The link itself is spent.
+    assert_eq!(b.get(&kari_url).send().await.unwrap().status(), 410);
+    let j = get_json(&server, &key, &format!("/api/v1/jobs/{id}")).await;
+    assert_eq!(j["signers"][0]["status"], "signed");
+    let events = get_json(&server, &key, "/api/v1/events?after=0").await;
+    let signed_events = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "signer_signed")
+        .count();
+    assert_eq!(signed_events, 1, "{events}");
+}

@@ -5,6 +5,10 @@
 //! the atomicity of a state change with its events. Must not: decide state transitions (it
 //! applies the [`Transition`]s that `jobs` computes, refusing them if the job moved meanwhile).
 
+mod logins;
+
+pub use logins::SessionRecord;
+
 use std::path::Path;
 use std::time::Duration;
 

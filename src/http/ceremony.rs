@@ -1,12 +1,18 @@
-//! The signer's ceremony in the browser (no JavaScript: HTML forms and redirects) and the
-//! development identity provider's pages.
+//! The signer's ceremony in the browser (no JavaScript: HTML forms and redirects), the
+//! identity-provider endpoints it uses (ID-porten callback, SAML assertion consumer and
+//! metadata) and the development identity provider's pages.
 //!
-//! Flow: `GET /sign/{token}` → (no session) login at the identity provider → callback → the
-//! identity must be the designated signer → document page → `POST …/sign` or `POST …/reject`.
-//! Sessions are signed, HttpOnly, SameSite=Lax cookies (Secure outside plain-http dev); every
-//! form carries a CSRF token bound to the session and compared in constant time.
+//! Flow: `GET /sign/{token}` → (no session) login at the provider [`identity::route`] picks for
+//! the designated signer → callback → the identity must be the designated signer → a
+//! server-side session → document page → `POST …/sign` or `POST …/reject`, which ends every
+//! session of that signer. The browser holds two encrypted, HttpOnly, SameSite=Lax cookies
+//! (Secure outside plain-http dev): the login in progress (state, nonce, PKCE verifier or SAML
+//! request id) and a random session handle; the identity and its login evidence stay in the
+//! database. Every form carries a CSRF token bound to the session, compared in constant time.
 //!
-//! Owns: pages, cookies, CSRF. Must not: decide whether the person may sign (`jobs` does).
+//! Owns: pages, cookies, CSRF, binding a provider's answer to the browser that asked.
+//! Must not: decide whether the person may sign (`jobs` does) or check provider answers
+//! (`identity` does).
 
 use std::net::SocketAddr;
 
@@ -17,7 +23,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum_extra::extract::SignedCookieJar;
+use axum_extra::extract::PrivateCookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -27,9 +33,10 @@ use time::OffsetDateTime;
 
 use super::AppState;
 use super::i18n::Lang;
-use crate::identity::{VerifiedIdentity, dev};
+use crate::archive::store::SessionRecord;
+use crate::identity::{self, LoginStart, Route, UserReason, VerifiedIdentity, dev};
 use crate::jobs::machine::{Refusal, may_sign};
-use crate::jobs::model::{Job, JobStatus, Loa, SignerStatus};
+use crate::jobs::model::{Job, JobStatus, Loa, Signer, SignerStatus};
 use crate::jobs::service::JobError;
 
 const LOGIN_COOKIE: &str = "sg_login";
@@ -65,6 +72,15 @@ struct SignPage {
     csrf: String,
 }
 
+/// The SAML HTTP-POST binding without JavaScript: one button posts the request on.
+#[derive(Template)]
+#[template(path = "autopost.html")]
+struct AutoPostPage {
+    lang: Lang,
+    action: String,
+    fields: Vec<(String, String)>,
+}
+
 #[derive(Template)]
 #[template(path = "dev_login.html")]
 struct DevLoginPage {
@@ -75,22 +91,31 @@ struct DevLoginPage {
     persons: &'static [dev::TestPerson],
 }
 
-/// Login in progress: which signer, the anti-forgery `state`, the language.
+/// What the provider-specific part of a login in progress must remember.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Pending {
+    /// The development IdP: the login's `state` is all it needs.
+    Dev,
+}
+
+/// Login in progress: which signing link, the anti-forgery `state`, the language, the route
+/// and what the provider's answer must match.
 #[derive(Serialize, Deserialize)]
 struct LoginCookie {
     token: String,
     state: String,
     lang: String,
     exp: i64,
+    route: Route,
+    pending: Pending,
 }
 
-/// A logged-in signer.
-#[derive(Serialize, Deserialize)]
-struct SessionCookie {
-    signer: String,
+/// A logged-in signer (the row behind the session cookie's handle).
+struct Session {
+    handle: String,
     identity: VerifiedIdentity,
     csrf: String,
-    exp: i64,
 }
 
 fn random_token() -> String {
@@ -157,10 +182,37 @@ fn removal(name: &'static str) -> Cookie<'static> {
     Cookie::build((name, "")).path("/").build()
 }
 
-fn read_session(jar: &SignedCookieJar, signer_id: &str, now: i64) -> Option<SessionCookie> {
-    let c = jar.get(SESSION_COOKIE)?;
-    let s: SessionCookie = serde_json::from_str(c.value()).ok()?;
-    (s.exp > now && s.signer == signer_id).then_some(s)
+/// The session this browser holds for `signer_id`, if it is live.
+async fn read_session(
+    state: &AppState,
+    jar: &PrivateCookieJar,
+    signer_id: &str,
+    now: OffsetDateTime,
+) -> Option<Session> {
+    let handle = jar.get(SESSION_COOKIE)?.value().to_string();
+    let rec = match state.jobs.store().session(&handle, now).await {
+        Ok(r) => r?,
+        Err(e) => {
+            tracing::error!(error = %e, "session lookup failed");
+            return None;
+        }
+    };
+    if !ct_eq(&rec.signer_id, signer_id) {
+        return None;
+    }
+    let identity = serde_json::from_str(&rec.identity_json).ok()?;
+    Some(Session {
+        handle,
+        identity,
+        csrf: rec.csrf,
+    })
+}
+
+/// The login in progress in this browser, if it has not run out.
+fn read_login(jar: &PrivateCookieJar, now: OffsetDateTime) -> Option<LoginCookie> {
+    jar.get(LOGIN_COOKIE)
+        .and_then(|c| serde_json::from_str::<LoginCookie>(c.value()).ok())
+        .filter(|l| l.exp > now.unix_timestamp())
 }
 
 /// Client address and user agent, recorded with the signature.
@@ -214,13 +266,160 @@ async fn resolve(state: &AppState, token: &str, lang: Lang) -> Result<(Job, Stri
     }
 }
 
+fn login_failed(lang: Lang, reason: UserReason) -> Response {
+    let (t, b, status) = match reason {
+        UserReason::Cancelled => ("cancelled_title", "cancelled_body", StatusCode::FORBIDDEN),
+        UserReason::LoaTooLow => ("loa_title", "loa_body", StatusCode::FORBIDDEN),
+        UserReason::Expired => ("session_title", "session_body", StatusCode::BAD_REQUEST),
+        UserReason::ProviderUnavailable => (
+            "idp_down_title",
+            "idp_down_body",
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
+        UserReason::Rejected => (
+            "login_rejected_title",
+            "login_rejected_body",
+            StatusCode::FORBIDDEN,
+        ),
+    };
+    message(status, lang, t, b, None)
+}
+
+/// Sends the browser to the identity provider the designated signer logs in with, remembering
+/// in an encrypted cookie what the answer must match.
+async fn start_login(
+    state: &AppState,
+    jar: PrivateCookieJar,
+    job: &Job,
+    signer: &Signer,
+    token: String,
+    lang: Lang,
+    now: OffsetDateTime,
+) -> Response {
+    let Some(route) = identity::route(&signer.identifier, state.identity.available()) else {
+        tracing::warn!(job = %job.id, kind = signer.identifier.kind(), "no identity provider serves this signer");
+        return login_failed(lang, UserReason::ProviderUnavailable);
+    };
+    let login_state = random_token();
+    let started = match route {
+        Route::Dev => Ok((
+            Pending::Dev,
+            LoginStart::Redirect(format!(
+                "/dev-idp/authorize?state={login_state}&loa={}&lang={}",
+                job.required_loa.as_str(),
+                lang.code()
+            )),
+        )),
+        federated => begin_federated(state, federated, job, signer, &login_state, lang, now).await,
+    };
+    let (pending, start) = match started {
+        Ok(v) => v,
+        Err(reason) => return login_failed(lang, reason),
+    };
+    let login = LoginCookie {
+        token,
+        state: login_state,
+        lang: lang.code().into(),
+        exp: now.unix_timestamp() + LOGIN_SECONDS,
+        route,
+        pending,
+    };
+    let jar = jar.add(cookie(
+        state,
+        LOGIN_COOKIE,
+        serde_json::to_string(&login).unwrap_or_default(),
+        LOGIN_SECONDS,
+    ));
+    match start {
+        LoginStart::Redirect(url) => (jar, Redirect::to(&url)).into_response(),
+        LoginStart::Post { action, fields } => (
+            jar,
+            page(
+                StatusCode::OK,
+                AutoPostPage {
+                    lang,
+                    action,
+                    fields,
+                }
+                .render(),
+            ),
+        )
+            .into_response(),
+    }
+}
+
+/// Starts a login at ID-porten or an eIDAS node.
+async fn begin_federated(
+    state: &AppState,
+    route: Route,
+    job: &Job,
+    signer: &Signer,
+    login_state: &str,
+    lang: Lang,
+    now: OffsetDateTime,
+) -> Result<(Pending, LoginStart), UserReason> {
+    let _ = (state, job, signer, login_state, lang, now);
+    tracing::warn!(route = ?route, "identity provider not configured");
+    Err(UserReason::ProviderUnavailable)
+}
+
+/// The end of every login: the identity must be the designated signer of the link this browser
+/// started from; then a server-side session is opened and the browser goes to the documents.
+async fn finish_login(
+    state: &AppState,
+    jar: PrivateCookieJar,
+    login: &LoginCookie,
+    identity: VerifiedIdentity,
+    now: OffsetDateTime,
+) -> Response {
+    let lang = Lang::choose(Some(&login.lang), &HeaderMap::new());
+    let jar = jar.remove(removal(LOGIN_COOKIE));
+    let (job, signer_id) = match resolve(state, &login.token, lang).await {
+        Ok(v) => v,
+        Err(r) => return (jar, r).into_response(),
+    };
+    let who = Some(identity.name.clone());
+    if let Err(r) = may_sign(&job, &signer_id, &identity, now) {
+        tracing::info!(job = %job.id, signer = %signer_id, refusal = %r, idp = identity.idp.label(), "login refused for this signer");
+        return (jar, refusal_page(lang, &r, who)).into_response();
+    }
+    let handle = random_token();
+    let rec = SessionRecord {
+        signer_id: signer_id.clone(),
+        identity_json: serde_json::to_string(&identity).unwrap_or_default(),
+        csrf: random_token(),
+        expires_at: now + time::Duration::seconds(SESSION_SECONDS),
+    };
+    if let Err(e) = state.jobs.store().create_session(&handle, &rec, now).await {
+        tracing::error!(error = %e, "session could not be stored");
+        return (
+            jar,
+            message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                lang,
+                "error_title",
+                "error_body",
+                None,
+            ),
+        )
+            .into_response();
+    }
+    tracing::info!(job = %job.id, signer = %signer_id, idp = identity.idp.label(), loa = %identity.loa, "signer logged in");
+    let jar = jar.add(cookie(state, SESSION_COOKIE, handle, SESSION_SECONDS));
+    (
+        jar,
+        Redirect::to(&format!("/sign/{}?lang={}", login.token, lang.code())),
+    )
+        .into_response()
+}
+
 /// `GET /sign/{token}`: the document page for a logged-in signer, else off to the login.
 async fn sign_page(
     State(state): State<AppState>,
     Path(token): Path<String>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
-    jar: SignedCookieJar,
+    jar: PrivateCookieJar,
 ) -> Response {
     let lang = Lang::choose(q.lang.as_deref(), &headers);
     let (job, signer_id) = match resolve(&state, &token, lang).await {
@@ -245,37 +444,8 @@ async fn sign_page(
         return message(StatusCode::GONE, lang, key, "closed_body", None);
     }
     let now = OffsetDateTime::now_utc();
-    let Some(session) = read_session(&jar, &signer_id, now.unix_timestamp()) else {
-        // Start a login: bind this browser to the request with a one-time state.
-        let login_state = random_token();
-        let login = LoginCookie {
-            token: token.clone(),
-            state: login_state.clone(),
-            lang: lang.code().into(),
-            exp: now.unix_timestamp() + LOGIN_SECONDS,
-        };
-        let jar = jar.add(cookie(
-            &state,
-            LOGIN_COOKIE,
-            serde_json::to_string(&login).unwrap_or_default(),
-            LOGIN_SECONDS,
-        ));
-        let loa = job.required_loa.as_str();
-        let target = format!(
-            "/dev-idp/authorize?state={login_state}&loa={loa}&lang={}",
-            lang.code()
-        );
-        if !state.config.dev_idp.enabled {
-            // Real providers arrive with the federation issue; fail closed until then.
-            return message(
-                StatusCode::SERVICE_UNAVAILABLE,
-                lang,
-                "error_title",
-                "error_body",
-                None,
-            );
-        }
-        return (jar, Redirect::to(&target)).into_response();
+    let Some(session) = read_session(&state, &jar, &signer_id, now).await else {
+        return start_login(&state, jar, &job, signer, token, lang, now).await;
     };
     if let Err(r) = may_sign(&job, &signer_id, &session.identity, now) {
         return refusal_page(lang, &r, Some(session.identity.name.clone()));
@@ -314,14 +484,17 @@ async fn document(
     State(state): State<AppState>,
     Path((token, doc_id)): Path<(String, String)>,
     headers: HeaderMap,
-    jar: SignedCookieJar,
+    jar: PrivateCookieJar,
 ) -> Response {
     let lang = Lang::choose(None, &headers);
     let (job, signer_id) = match resolve(&state, &token, lang).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if read_session(&jar, &signer_id, OffsetDateTime::now_utc().unix_timestamp()).is_none() {
+    if read_session(&state, &jar, &signer_id, OffsetDateTime::now_utc())
+        .await
+        .is_none()
+    {
         return message(
             StatusCode::UNAUTHORIZED,
             lang,
@@ -397,7 +570,7 @@ async fn decide(
     state: AppState,
     token: String,
     headers: HeaderMap,
-    jar: SignedCookieJar,
+    jar: PrivateCookieJar,
     client: ClientInfo,
     form: DecisionForm,
     sign: bool,
@@ -408,7 +581,7 @@ async fn decide(
         Err(r) => return r,
     };
     let now = OffsetDateTime::now_utc();
-    let Some(session) = read_session(&jar, &signer_id, now.unix_timestamp()) else {
+    let Some(session) = read_session(&state, &jar, &signer_id, now).await else {
         return message(
             StatusCode::UNAUTHORIZED,
             lang,
@@ -445,6 +618,25 @@ async fn decide(
             .reject(&job.id, &signer_id, &session.identity, now)
             .await
     };
+    // A decision ends the signer's sessions: the link cannot be used again after it.
+    let ended = if result.is_ok() {
+        state
+            .jobs
+            .store()
+            .end_signer_sessions(&signer_id)
+            .await
+            .map(|_| ())
+    } else {
+        state
+            .jobs
+            .store()
+            .end_session(&session.handle)
+            .await
+            .map(|_| ())
+    };
+    if let Err(e) = ended {
+        tracing::error!(error = %e, "ending the signer's session failed");
+    }
     let jar = jar.remove(removal(SESSION_COOKIE));
     match result {
         Ok(job) => {
@@ -500,7 +692,7 @@ async fn sign_post(
     State(state): State<AppState>,
     Path(token): Path<String>,
     headers: HeaderMap,
-    jar: SignedCookieJar,
+    jar: PrivateCookieJar,
     client: ClientInfo,
     Form(form): Form<DecisionForm>,
 ) -> Response {
@@ -511,7 +703,7 @@ async fn reject_post(
     State(state): State<AppState>,
     Path(token): Path<String>,
     headers: HeaderMap,
-    jar: SignedCookieJar,
+    jar: PrivateCookieJar,
     client: ClientInfo,
     Form(form): Form<DecisionForm>,
 ) -> Response {
@@ -620,68 +812,26 @@ struct CallbackQuery {
     state: String,
 }
 
-/// The relying-party side: checks the code and that it answers this browser's login, then
-/// refuses anyone but the designated signer before a session exists.
+/// The relying-party side of the development IdP: the code must answer this browser's login.
 async fn dev_callback(
     State(state): State<AppState>,
     Query(q): Query<CallbackQuery>,
     headers: HeaderMap,
-    jar: SignedCookieJar,
+    jar: PrivateCookieJar,
 ) -> Response {
     let now = OffsetDateTime::now_utc();
-    let login: Option<LoginCookie> = jar
-        .get(LOGIN_COOKIE)
-        .and_then(|c| serde_json::from_str(c.value()).ok())
-        .filter(|l: &LoginCookie| l.exp > now.unix_timestamp());
+    let login = read_login(&jar, now).filter(|l| matches!(l.pending, Pending::Dev));
     let lang = Lang::choose(login.as_ref().map(|l| l.lang.as_str()), &headers);
     let Some(login) = login else {
-        return message(
-            StatusCode::BAD_REQUEST,
-            lang,
-            "session_title",
-            "session_body",
-            None,
-        );
+        return login_failed(lang, UserReason::Expired);
     };
     let code = open_code(&state.code_key, &q.code)
         .filter(|c| c.exp > now.unix_timestamp())
         .filter(|c| ct_eq(&c.state, &login.state) && ct_eq(&q.state, &login.state));
     let Some(code) = code else {
-        return message(
-            StatusCode::BAD_REQUEST,
-            lang,
-            "session_title",
-            "session_body",
-            None,
-        );
+        return login_failed(lang, UserReason::Rejected);
     };
-    let jar = jar.remove(removal(LOGIN_COOKIE));
-    let (job, signer_id) = match resolve(&state, &login.token, lang).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let who = Some(code.identity.name.clone());
-    if let Err(r) = may_sign(&job, &signer_id, &code.identity, now) {
-        tracing::info!(job = %job.id, signer = %signer_id, refusal = %r, "login refused for this signer");
-        return (jar, refusal_page(lang, &r, who)).into_response();
-    }
-    let session = SessionCookie {
-        signer: signer_id,
-        identity: code.identity,
-        csrf: random_token(),
-        exp: now.unix_timestamp() + SESSION_SECONDS,
-    };
-    let jar = jar.add(cookie(
-        &state,
-        SESSION_COOKIE,
-        serde_json::to_string(&session).unwrap_or_default(),
-        SESSION_SECONDS,
-    ));
-    (
-        jar,
-        Redirect::to(&format!("/sign/{}?lang={}", login.token, lang.code())),
-    )
-        .into_response()
+    finish_login(&state, jar, &login, code.identity, now).await
 }
 
 pub fn router(state: &AppState) -> axum::Router<AppState> {

@@ -113,6 +113,8 @@ pub struct Inner {
     /// The signature validator (policy, revocation fetcher); the registry is taken from
     /// `trust` per request.
     pub validator: Arc<crate::validation::Validator>,
+    /// The signers' identity providers.
+    pub identity: crate::identity::Providers,
 }
 
 impl Inner {

@@ -136,6 +136,22 @@ pub struct Available {
     pub dev: bool,
 }
 
+/// The identity providers this process runs with.
+#[derive(Default)]
+pub struct Providers {
+    /// The development IdP (profile `dev` with `dev_idp.enabled`).
+    pub dev: bool,
+}
+
+impl Providers {
+    pub fn available(&self) -> Available {
+        Available {
+            dev: self.dev,
+            ..Available::default()
+        }
+    }
+}
+
 /// The job's signer identifier decides the route: `national_id` → ID-porten (or the dev IdP
 /// when ID-porten is not configured); `eidas_id` → ID-porten's eIDAS login when configured so,
 /// else the eIDAS node, else the dev IdP. `None`: no provider can serve this signer (fail
@@ -199,10 +215,7 @@ mod tests {
         let e = SignerIdentifier::EidasId("SE/NO/199001011234".into());
         let none = Available::default();
         assert_eq!(route(&n, none), None);
-        let dev = Available {
-            dev: true,
-            ..none
-        };
+        let dev = Available { dev: true, ..none };
         assert_eq!(route(&n, dev), Some(Route::Dev));
         assert_eq!(route(&e, dev), Some(Route::Dev));
         let op = Available {
