@@ -121,6 +121,16 @@ pub fn signed_attributes(
     content_digest: &[u8],
     key: &SealKey,
 ) -> Result<SetOfVec<Attribute>, CmsError> {
+    signed_attributes_for(OID_DATA, content_digest, key)
+}
+
+/// Signed attributes (content-type, message-digest, signing-certificate-v2) for content of
+/// type `content_type`.
+pub fn signed_attributes_for(
+    content_type: ObjectIdentifier,
+    content_digest: &[u8],
+    key: &SealKey,
+) -> Result<SetOfVec<Attribute>, CmsError> {
     if content_digest.len() != digest::SHA256_OUTPUT_LEN {
         return Err(CmsError::BadDigestLength(content_digest.len()));
     }
@@ -139,7 +149,7 @@ pub fn signed_attributes(
         }],
     };
     let attrs = vec![
-        attribute(OID_CONTENT_TYPE, Any::encode_from(&OID_DATA)?)?,
+        attribute(OID_CONTENT_TYPE, Any::encode_from(&content_type)?)?,
         attribute(
             OID_MESSAGE_DIGEST,
             Any::encode_from(&OctetString::new(content_digest)?)?,
@@ -169,7 +179,32 @@ pub fn build_detached_signed_data_with<F>(
 where
     F: FnOnce(&[u8]) -> Result<Vec<Attribute>, CmsError>,
 {
-    let signed_attrs = signed_attributes(content_digest, key)?;
+    build_signed_data(
+        OID_DATA,
+        None,
+        content_digest,
+        key,
+        true,
+        unsigned_attributes,
+    )
+}
+
+/// A CMS `SignedData` (DER `ContentInfo`) by `key`: detached when `econtent` is `None`,
+/// else encapsulating it (as an RFC 3161 token encapsulates its `TSTInfo`);
+/// `content_digest` is the SHA-256 of the content either way. `with_chain`: include the
+/// key's certificate chain.
+pub fn build_signed_data<F>(
+    content_type: ObjectIdentifier,
+    econtent: Option<&[u8]>,
+    content_digest: &[u8],
+    key: &SealKey,
+    with_chain: bool,
+    unsigned_attributes: F,
+) -> Result<Vec<u8>, CmsError>
+where
+    F: FnOnce(&[u8]) -> Result<Vec<Attribute>, CmsError>,
+{
+    let signed_attrs = signed_attributes_for(content_type, content_digest, key)?;
     // The signature covers the DER encoding of the attributes with the SET OF tag (RFC 5652
     // §5.4), not the [0] IMPLICIT tag they carry inside SignerInfo.
     let to_sign = signed_attrs.to_der()?;
@@ -197,21 +232,33 @@ where
     };
 
     let mut certs: Vec<CertificateChoices> = Vec::with_capacity(key.chain().len());
-    for cert in key.chain() {
+    for cert in key.chain().iter().filter(|_| with_chain) {
         let choice = CertificateChoices::Certificate(cert.clone());
         if !certs.contains(&choice) {
             certs.push(choice);
         }
     }
+    let econtent = econtent
+        .map(|c| Any::encode_from(&OctetString::new(c)?))
+        .transpose()?;
 
     let signed_data = SignedData {
-        version: CmsVersion::V1,
+        // RFC 5652 §5.1: version 3 when the content type is not id-data.
+        version: if content_type == OID_DATA {
+            CmsVersion::V1
+        } else {
+            CmsVersion::V3
+        },
         digest_algorithms: SetOfVec::try_from(vec![sha256_alg()])?,
         encap_content_info: EncapsulatedContentInfo {
-            econtent_type: OID_DATA,
-            econtent: None,
+            econtent_type: content_type,
+            econtent,
         },
-        certificates: Some(CertificateSet(SetOfVec::try_from(certs)?)),
+        certificates: if certs.is_empty() {
+            None
+        } else {
+            Some(CertificateSet(SetOfVec::try_from(certs)?))
+        },
         crls: None,
         signer_infos: SignerInfos(SetOfVec::try_from(vec![signer_info])?),
     };

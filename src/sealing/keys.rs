@@ -360,6 +360,11 @@ pub struct DevPkiPaths {
     pub seal_key: PathBuf,
     /// Seal certificate followed by the root certificate (PEM).
     pub seal_chain: PathBuf,
+    /// Private key of the development time-stamping unit (PKCS#8 PEM, mode 0600).
+    pub tsa_key: PathBuf,
+    /// Time-stamping unit certificate (critical extendedKeyUsage timeStamping) followed by the
+    /// root certificate (PEM).
+    pub tsa_chain: PathBuf,
 }
 
 impl DevPkiPaths {
@@ -369,15 +374,20 @@ impl DevPkiPaths {
             root_key: dir.join("dev-root-ca.key"),
             seal_key: dir.join("seal.key"),
             seal_chain: dir.join("seal-chain.pem"),
+            tsa_key: dir.join("tsa.key"),
+            tsa_chain: dir.join("tsa-chain.pem"),
         }
     }
 }
 
 /// Creates a development PKI under `dir` on first use and reuses it afterwards.
 ///
-/// Generates a self-signed root CA (ECDSA P-256, 10 years) and a seal certificate issued by it
-/// for an RSA-2048 key (3 years). Every file is written atomically (temporary file + rename);
-/// key files get mode 0600. The seal chain file is written last and marks completion.
+/// Generates a self-signed root CA (ECDSA P-256, 10 years), a seal certificate issued by it
+/// for an RSA-2048 key (3 years) and a time-stamping unit certificate for an ECDSA P-256 key
+/// (3 years, critical extendedKeyUsage timeStamping as RFC 3161 §2.3 requires). Every file is
+/// written atomically (temporary file + rename); key files get mode 0600. Each chain file is
+/// written after its key and marks that part complete; missing parts are added to an existing
+/// directory.
 pub fn ensure_dev_pki(dir: &Path) -> Result<DevPkiPaths, KeyError> {
     let paths = DevPkiPaths::new(dir);
     create_private_dir(dir)?;
@@ -386,6 +396,8 @@ pub fn ensure_dev_pki(dir: &Path) -> Result<DevPkiPaths, KeyError> {
         && have(&paths.root_key)
         && have(&paths.seal_key)
         && have(&paths.seal_chain)
+        && have(&paths.tsa_key)
+        && have(&paths.tsa_chain)
     {
         return Ok(paths);
     }
@@ -413,19 +425,38 @@ pub fn ensure_dev_pki(dir: &Path) -> Result<DevPkiPaths, KeyError> {
         fs::read_to_string(&paths.root_cert).map_err(|e| KeyError::io(&paths.root_cert, e))?;
     let issuer = rcgen::Issuer::new(root_params, &root_key);
 
-    let seal_key =
-        rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+    let with_root = |leaf_pem: String| {
+        let mut chain = leaf_pem;
+        if !chain.ends_with('\n') {
+            chain.push('\n');
+        }
+        chain.push_str(&root_pem);
+        chain
+    };
+    if !(have(&paths.seal_key) && have(&paths.seal_chain)) {
+        let seal_key =
+            rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+                .map_err(dev)?;
+        let seal_cert = seal_params(now)?
+            .signed_by(&seal_key, &issuer)
             .map_err(dev)?;
-    let seal_cert = seal_params(now)?
-        .signed_by(&seal_key, &issuer)
-        .map_err(dev)?;
-    write_atomic(&paths.seal_key, seal_key.serialize_pem().as_bytes(), 0o600)?;
-    let mut chain = seal_cert.pem();
-    if !chain.ends_with('\n') {
-        chain.push('\n');
+        write_atomic(&paths.seal_key, seal_key.serialize_pem().as_bytes(), 0o600)?;
+        write_atomic(
+            &paths.seal_chain,
+            with_root(seal_cert.pem()).as_bytes(),
+            0o644,
+        )?;
     }
-    chain.push_str(&root_pem);
-    write_atomic(&paths.seal_chain, chain.as_bytes(), 0o644)?;
+    if !(have(&paths.tsa_key) && have(&paths.tsa_chain)) {
+        let tsa_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(dev)?;
+        let tsa_cert = tsa_params(now)?.signed_by(&tsa_key, &issuer).map_err(dev)?;
+        write_atomic(&paths.tsa_key, tsa_key.serialize_pem().as_bytes(), 0o600)?;
+        write_atomic(
+            &paths.tsa_chain,
+            with_root(tsa_cert.pem()).as_bytes(),
+            0o644,
+        )?;
+    }
     tracing::info!(dir = %dir.display(), "created development seal PKI");
     Ok(paths)
 }
@@ -485,6 +516,34 @@ fn seal_params(now: time::OffsetDateTime) -> Result<rcgen::CertificateParams, Ke
         rcgen::KeyUsagePurpose::DigitalSignature,
         rcgen::KeyUsagePurpose::ContentCommitment,
     ];
+    params.use_authority_key_identifier_extension = true;
+    params.not_before = now - time::Duration::minutes(5);
+    params.not_after = now + time::Duration::days(3 * 365);
+    params.serial_number = Some(random_serial()?);
+    Ok(params)
+}
+
+/// The development time-stamping unit: RFC 3161 §2.3 wants exactly one extendedKeyUsage,
+/// id-kp-timeStamping, marked critical (rcgen writes EKUs non-critical, hence the raw extension).
+fn tsa_params(now: time::OffsetDateTime) -> Result<rcgen::CertificateParams, KeyError> {
+    let mut params = rcgen::CertificateParams::default();
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(rcgen::DnType::CountryName, country_no()?);
+    dn.push(rcgen::DnType::OrganizationName, "signgate development");
+    dn.push(rcgen::DnType::CommonName, "signgate Development TSU");
+    params.distinguished_name = dn;
+    params.is_ca = rcgen::IsCa::ExplicitNoCa;
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::DigitalSignature,
+        rcgen::KeyUsagePurpose::ContentCommitment,
+    ];
+    // SEQUENCE { OID 1.3.6.1.5.5.7.3.8 }
+    let eku_value = vec![
+        0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08,
+    ];
+    let mut eku = rcgen::CustomExtension::from_oid_content(&[2, 5, 29, 37], eku_value);
+    eku.set_criticality(true);
+    params.custom_extensions = vec![eku];
     params.use_authority_key_identifier_extension = true;
     params.not_before = now - time::Duration::minutes(5);
     params.not_after = now + time::Duration::days(3 * 365);

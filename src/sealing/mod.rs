@@ -14,6 +14,7 @@ pub mod keys;
 pub mod pades;
 pub mod page;
 pub mod pdf;
+pub mod tsa;
 
 /// Everything that can go wrong while sealing a job.
 #[derive(Debug, thiserror::Error)]

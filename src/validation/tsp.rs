@@ -49,6 +49,8 @@ pub struct TstInfo {
     pub tsa_name: Option<String>,
     /// `accuracy` in milliseconds.
     pub accuracy_ms: Option<u64>,
+    /// `nonce` contents (leading zero octets removed), when present.
+    pub nonce: Option<Vec<u8>>,
 }
 
 fn bad(e: tlv::TlvError) -> TspError {
@@ -100,6 +102,7 @@ pub fn parse_tst_info(der: &[u8]) -> Result<TstInfo, TspError> {
     let gen_time = gen_t.time().map_err(bad)?;
     let mut accuracy_ms = None;
     let mut tsa_name = None;
+    let mut nonce = None;
     while let Some(f) = r.next().map_err(bad)? {
         match f.tag {
             tag::SEQUENCE => {
@@ -123,6 +126,9 @@ pub fn parse_tst_info(der: &[u8]) -> Result<TstInfo, TspError> {
             t if t == tag::ctx(0) => {
                 tsa_name = f.reader().next().ok().flatten().map(|g| general_name(&g));
             }
+            tag::INTEGER => {
+                nonce = Some(tlv::strip_zeros(f.integer().map_err(bad)?).to_vec());
+            }
             _ => {}
         }
     }
@@ -134,6 +140,7 @@ pub fn parse_tst_info(der: &[u8]) -> Result<TstInfo, TspError> {
         serial,
         tsa_name,
         accuracy_ms,
+        nonce,
     })
 }
 

@@ -1,0 +1,297 @@
+//! RFC 3161 against OpenSSL, both ways: `openssl ts -verify` accepts the development
+//! time-stamping unit's replies to `openssl ts -query` requests, and our client's reply check
+//! accepts what `openssl ts -reply` (a TSA we did not write) answers to our requests — and
+//! refuses it for another nonce, another imprint or an untrusted TSA.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use signgate::sealing::keys::{SealKey, ensure_dev_pki};
+use signgate::sealing::tsa::{
+    DEV_POLICY, Expectation, TsaError, TsaUnit, fresh_nonce, request, verify_reply,
+};
+use signgate::validation::crypto::DigestAlg;
+use time::OffsetDateTime;
+
+fn openssl(dir: &Path, args: &[&str]) -> std::process::Output {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl is required (scripts/test installs it)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn pem_roots(path: &Path) -> Vec<Vec<u8>> {
+    let pem = std::fs::read_to_string(path).unwrap();
+    signgate::trust::anchors::parse_pem_certs(&pem, "test root").unwrap()
+}
+
+#[test]
+fn openssl_verifies_our_unit_s_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pki = ensure_dev_pki(&d.join("keys")).unwrap();
+    let unit = TsaUnit::new(
+        SealKey::from_files(&pki.tsa_key, &pki.tsa_chain).unwrap(),
+        DEV_POLICY,
+    );
+    std::fs::write(d.join("data.bin"), b"the signature value to timestamp").unwrap();
+    for (digest, cert) in [("-sha256", true), ("-sha512", false)] {
+        let mut args = vec!["ts", "-query", "-data", "data.bin", digest, "-out", "q.tsq"];
+        if cert {
+            args.push("-cert");
+        }
+        openssl(d, &args);
+        let q = std::fs::read(d.join("q.tsq")).unwrap();
+        std::fs::write(d.join("r.tsr"), unit.respond(&q, OffsetDateTime::now_utc())).unwrap();
+        let text = openssl(d, &["ts", "-reply", "-in", "r.tsr", "-text"]);
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(text.contains("Status: Granted"), "{text}");
+        assert!(text.contains("1.3.6.1.4.1.32473.3161.1"), "{text}");
+        let root = pki.root_cert.to_str().unwrap();
+        let chain = pki.tsa_chain.to_str().unwrap();
+        let mut verify = vec![
+            "ts",
+            "-verify",
+            "-queryfile",
+            "q.tsq",
+            "-in",
+            "r.tsr",
+            "-CAfile",
+            root,
+        ];
+        if !cert {
+            // Without certReq the token carries no certificate: OpenSSL needs it given.
+            verify.extend(["-untrusted", chain]);
+        }
+        let out = openssl(d, &verify);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Verification: OK"),
+            "{out:?}"
+        );
+        // The same reply against another request's data: OpenSSL refuses it.
+        std::fs::write(d.join("other.bin"), b"something else").unwrap();
+        let refused = Command::new("openssl")
+            .args([
+                "ts",
+                "-verify",
+                "-data",
+                "other.bin",
+                "-in",
+                "r.tsr",
+                "-CAfile",
+                root,
+                "-untrusted",
+                chain,
+            ])
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(!refused.status.success(), "a wrong imprint must not verify");
+    }
+}
+
+/// A TSA made with OpenSSL: its own root and TSA certificate (critical timeStamping EKU).
+fn openssl_tsa(d: &Path) {
+    std::fs::write(
+        d.join("tsa.cnf"),
+        "[ req ]\ndistinguished_name = dn\nprompt = no\n[ dn ]\nCN = OpenSSL Test TSA\n\
+         [ tsa_ext ]\nextendedKeyUsage = critical,timeStamping\nkeyUsage = critical,digitalSignature\n\
+         basicConstraints = CA:FALSE\n\
+         [ tsa ]\ndefault_tsa = tsa1\n[ tsa1 ]\ndir = .\nserial = ./serial\n\
+         signer_cert = ./tsa.pem\ncerts = ./tsa.pem\nsigner_key = ./tsa.key\n\
+         signer_digest = sha256\ndefault_policy = 1.3.6.1.4.1.32473.7\n\
+         other_policies = 1.3.6.1.4.1.32473.3161.1\ndigests = sha256, sha384, sha512\n\
+         accuracy = secs:1\ness_cert_id_alg = sha256\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("serial"), "01\n").unwrap();
+    openssl(
+        d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "root.key",
+            "-out",
+            "root.pem",
+            "-subj",
+            "/CN=OpenSSL Test Root",
+            "-days",
+            "30",
+        ],
+    );
+    openssl(
+        d,
+        &[
+            "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "tsa.key", "-out",
+            "tsa.csr", "-config", "tsa.cnf",
+        ],
+    );
+    openssl(
+        d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "tsa.csr",
+            "-CA",
+            "root.pem",
+            "-CAkey",
+            "root.key",
+            "-CAcreateserial",
+            "-out",
+            "tsa.pem",
+            "-days",
+            "30",
+            "-extfile",
+            "tsa.cnf",
+            "-extensions",
+            "tsa_ext",
+        ],
+    );
+}
+
+#[test]
+fn our_client_checks_openssl_replies() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    openssl_tsa(d);
+    let imprint = DigestAlg::Sha256.digest(b"document bytes");
+    let nonce = fresh_nonce();
+    std::fs::write(
+        d.join("q.tsq"),
+        request(DigestAlg::Sha256, &imprint, &nonce, None).unwrap(),
+    )
+    .unwrap();
+    openssl(
+        d,
+        &[
+            "ts",
+            "-reply",
+            "-config",
+            "tsa.cnf",
+            "-queryfile",
+            "q.tsq",
+            "-out",
+            "r.tsr",
+        ],
+    );
+    let reply = std::fs::read(d.join("r.tsr")).unwrap();
+    let roots = pem_roots(&d.join("root.pem"));
+    let want = Expectation {
+        alg: DigestAlg::Sha256,
+        imprint: &imprint,
+        nonce: &nonce,
+        policy: None,
+    };
+    let now = OffsetDateTime::now_utc();
+    let skew = Duration::from_secs(120);
+    let token = verify_reply("openssl", &reply, &want, &roots, now, skew)
+        .expect("an OpenSSL reply to our request is accepted");
+    assert!(!token.is_empty());
+
+    let other_nonce = fresh_nonce();
+    let e = verify_reply(
+        "openssl",
+        &reply,
+        &Expectation {
+            nonce: &other_nonce,
+            ..want.clone()
+        },
+        &roots,
+        now,
+        skew,
+    );
+    assert!(matches!(e, Err(TsaError::NonceMismatch { .. })), "{e:?}");
+    let other_imprint = DigestAlg::Sha256.digest(b"other bytes");
+    let e = verify_reply(
+        "openssl",
+        &reply,
+        &Expectation {
+            imprint: &other_imprint,
+            ..want.clone()
+        },
+        &roots,
+        now,
+        skew,
+    );
+    assert!(matches!(e, Err(TsaError::ImprintMismatch { .. })), "{e:?}");
+    let e = verify_reply(
+        "openssl",
+        &reply,
+        &Expectation {
+            policy: Some(DEV_POLICY),
+            ..want.clone()
+        },
+        &roots,
+        now,
+        skew,
+    );
+    assert!(matches!(e, Err(TsaError::PolicyMismatch { .. })), "{e:?}");
+    // Trusting another root: the same reply is untrusted.
+    let keys = tempfile::tempdir().unwrap();
+    let pki = ensure_dev_pki(keys.path()).unwrap();
+    let e = verify_reply(
+        "openssl",
+        &reply,
+        &want,
+        &pem_roots(&pki.root_cert),
+        now,
+        skew,
+    );
+    assert!(matches!(e, Err(TsaError::Untrusted { .. })), "{e:?}");
+
+    // A request for a policy OpenSSL does not serve is refused with a PKI status.
+    std::fs::write(
+        d.join("q2.tsq"),
+        request(
+            DigestAlg::Sha256,
+            &imprint,
+            &nonce,
+            Some(const_oid::ObjectIdentifier::new_unwrap(
+                "1.3.6.1.4.1.32473.99",
+            )),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    openssl(
+        d,
+        &[
+            "ts",
+            "-reply",
+            "-config",
+            "tsa.cnf",
+            "-queryfile",
+            "q2.tsq",
+            "-out",
+            "r2.tsr",
+        ],
+    );
+    let e = verify_reply(
+        "openssl",
+        &std::fs::read(d.join("r2.tsr")).unwrap(),
+        &want,
+        &roots,
+        now,
+        skew,
+    );
+    assert!(
+        matches!(e, Err(TsaError::Refused { status: 2, .. })),
+        "{e:?}"
+    );
+}
