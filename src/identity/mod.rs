@@ -8,6 +8,7 @@
 
 pub mod dev;
 pub mod nin;
+pub mod oidc;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
