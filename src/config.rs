@@ -351,7 +351,9 @@ impl Config {
             if let Some(op) = &self.idporten
                 && url_scheme(&op.issuer) != Some("https")
             {
-                return Err(ConfigError::Production("idporten.issuer must be https".into()));
+                return Err(ConfigError::Production(
+                    "idporten.issuer must be https".into(),
+                ));
             }
             if let Some(e) = &self.eidas {
                 if e.idp_metadata_signer.is_none() {

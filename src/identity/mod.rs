@@ -8,6 +8,7 @@
 
 pub mod dev;
 pub mod nin;
+pub mod saml;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -199,10 +200,7 @@ mod tests {
         let e = SignerIdentifier::EidasId("SE/NO/199001011234".into());
         let none = Available::default();
         assert_eq!(route(&n, none), None);
-        let dev = Available {
-            dev: true,
-            ..none
-        };
+        let dev = Available { dev: true, ..none };
         assert_eq!(route(&n, dev), Some(Route::Dev));
         assert_eq!(route(&e, dev), Some(Route::Dev));
         let op = Available {

@@ -19,3 +19,4 @@ pub mod status;
 pub mod store;
 pub mod tsl;
 pub mod xmldsig;
+pub mod xmlsign;
