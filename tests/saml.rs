@@ -428,7 +428,8 @@ fn xmlsec1_verify(file: &Path, cert: &Path, id_attr: &str) -> (bool, String) {
         .args(["--verify", "--enabled-key-data", "rsa,x509"])
         .arg("--pubkey-cert-pem")
         .arg(cert)
-        .arg(format!("--id-attr:ID={id_attr}"))
+        .arg("--id-attr:ID")
+        .arg(id_attr)
         .arg(file)
         .output()
         .expect("xmlsec1 is required (scripts/test installs it)");
@@ -598,7 +599,12 @@ async fn hostile_responses_are_refused() {
                 } else {
                     UserReason::Rejected
                 };
-                assert_eq!(e.user_reason(), want, "{variant}: {e}");
+                assert_eq!(
+                    e.user_reason(),
+                    want,
+                    "{variant}: {e}\n{}",
+                    decoded(&hostile)
+                );
                 e
             }
         }

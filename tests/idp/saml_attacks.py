@@ -65,8 +65,16 @@ def strip_sig(el):
         el.remove(s)
 
 
+SPLICE = {}
+
+
 def resign(assertion, key_pem, cert_pem):
-    """Re-signs the assertion (enveloped, exc-c14n, rsa-sha256) in place, Signature after Issuer."""
+    """Re-signs the assertion (enveloped, exc-c14n, rsa-sha256), Signature after Issuer.
+
+    The signed assertion is spliced back into the serialized response as text: re-parenting
+    it in lxml would rename its ds: prefix to the response's and so change the canonical
+    SignedInfo (exclusive C14N is prefix-sensitive).
+    """
     strip_sig(assertion)
     issuer = x(assertion, "saml:Issuer")[0]
     placeholder = etree.Element(DS + "Signature", nsmap={"ds": NS["ds"]})
@@ -76,9 +84,9 @@ def resign(assertion, key_pem, cert_pem):
     signed = XMLSigner(c14n_algorithm=EXC).sign(
         standalone, key=key_pem, cert=cert_pem, reference_uri=assertion.get("ID"), id_attribute="ID"
     )
-    parent = assertion.getparent()
-    parent.replace(assertion, signed)
-    return signed
+    marker = etree.Element("signgate-splice")
+    assertion.getparent().replace(assertion, marker)
+    SPLICE[b"<signgate-splice/>"] = etree.tostring(signed)
 
 
 def other_key():
@@ -213,6 +221,8 @@ def main():
     elif variant != "dtd":
         sys.exit("unknown variant " + variant)
     out = etree.tostring(root)
+    for marker, text in SPLICE.items():
+        out = out.replace(marker, text)
     if variant == "dtd":
         body = raw.decode()
         if body.startswith("<?xml"):
