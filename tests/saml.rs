@@ -276,8 +276,34 @@ fn assert_student(l: &SamlLogin, s: &Setup, loa: Loa) {
 
 #[tokio::test]
 async fn post_binding_signed_response_and_encrypted_aes256gcm_assertion() {
-    let s = setup("post", &["--enc", "aes256-gcm"]).await;
+    // SIGNGATE_WRITE_SAML_BENCH_FIXTURE=DIR also writes this exchange as the fixture of
+    // benches/saml.rs (tests/data/saml/bench); its IdP metadata then has no validUntil.
+    let fixture_dir = std::env::var_os("SIGNGATE_WRITE_SAML_BENCH_FIXTURE").map(PathBuf::from);
+    let valid_for = if fixture_dir.is_some() { "0" } else { "24" };
+    let s = setup("post", &["--enc", "aes256-gcm", "--valid-for", valid_for]).await;
     let (b64, pending) = login(&s).await;
+    if let Some(d) = &fixture_dir {
+        std::fs::create_dir_all(d).unwrap();
+        for (from, to) in [
+            (s.dir.path().join("sp.key"), "sp.key"),
+            (s.dir.path().join("sp.crt"), "sp.crt"),
+            (s.idp.cert.clone(), "idp.crt"),
+            (s.idp.metadata.clone(), "idp-metadata.xml"),
+        ] {
+            std::fs::copy(from, d.join(to)).unwrap();
+        }
+        let now = OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        for (name, text) in [
+            ("response.b64", b64.as_str()),
+            ("now.txt", now.as_str()),
+            ("entity_id.txt", ENTITY),
+            ("acs_url.txt", ACS),
+        ] {
+            std::fs::write(d.join(name), format!("{text}\n")).unwrap();
+        }
+    }
     let xml = decoded(&b64);
     assert!(xml.contains("EncryptedAssertion"), "{xml}");
     assert!(xml.contains("http://www.w3.org/2009/xmlenc11#aes256-gcm"));

@@ -275,7 +275,7 @@ pub(super) fn validate(
     };
     if wrapper
         .children()
-        .any(|c| !c.is_element() && !(c.is_text() && c.text().is_some_and(|t| t.trim().is_empty())))
+        .any(|c| !(c.is_element() || c.is_text() && c.text().is_some_and(|t| t.trim().is_empty())))
     {
         return Err(malformed("content beside the decrypted assertion"));
     }

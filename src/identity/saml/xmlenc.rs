@@ -290,7 +290,7 @@ fn decrypt_data(alg: DataAlg, key: &[u8], mut data: Vec<u8>) -> Result<Vec<u8>, 
         DataAlg::Cbc128 | DataAlg::Cbc256 => {
             // IV (128 bits) || ciphertext; XML-Enc padding: the last octet is the pad
             // length (1..=16), the other pad octets are arbitrary.
-            if data.len() < 32 || data.len() % 16 != 0 {
+            if data.len() < 32 || !data.len().is_multiple_of(16) {
                 return Err(XmlEncError::Decrypt);
             }
             let cipher = if matches!(alg, DataAlg::Cbc128) {
