@@ -369,7 +369,6 @@ pub struct SamlSp {
     enc_cert_der: Vec<u8>,
     metadata_signers: Vec<Vec<u8>>,
     idp: RwLock<Arc<IdpMetadata>>,
-    http: reqwest::Client,
 }
 
 impl std::fmt::Debug for SamlSp {
@@ -395,6 +394,20 @@ impl SamlSp {
         cfg: &EidasConfig,
         entity_id: String,
         acs_url: String,
+    ) -> Result<Self, SamlError> {
+        let http = http_client(cfg)?;
+        let text = fetch_metadata(&http, &cfg.idp_metadata).await?;
+        Self::with_idp_metadata(cfg, entity_id, acs_url, &text, OffsetDateTime::now_utc())
+    }
+
+    /// [`SamlSp::load`] with the node's metadata already in hand (`idp_metadata`, checked
+    /// like a fetched one at `now`); `refresh_metadata` still fetches `cfg.idp_metadata`.
+    pub fn with_idp_metadata(
+        cfg: &EidasConfig,
+        entity_id: String,
+        acs_url: String,
+        idp_metadata: &str,
+        now: OffsetDateTime,
     ) -> Result<Self, SamlError> {
         let signer = XmlSigner::from_pem(
             &read_text(&cfg.sp_key_file, "sp_key_file")?,
@@ -437,15 +450,7 @@ impl SamlSp {
             }
             None => Vec::new(),
         };
-        let http = reqwest::Client::builder()
-            .timeout(cfg.timeout)
-            .connect_timeout(cfg.timeout)
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .build()
-            .map_err(|e| SamlError::MetadataFetch(e.to_string()))?;
-        let text = fetch_metadata(&http, &cfg.idp_metadata).await?;
-        let idp =
-            metadata::parse_idp_metadata(&text, &metadata_signers, OffsetDateTime::now_utc())?;
+        let idp = metadata::parse_idp_metadata(idp_metadata, &metadata_signers, now)?;
         Ok(Self {
             cfg: cfg.clone(),
             entity_id,
@@ -455,14 +460,13 @@ impl SamlSp {
             enc_cert_der,
             metadata_signers,
             idp: RwLock::new(Arc::new(idp)),
-            http,
         })
     }
 
     /// Fetches and verifies the node's metadata again; on failure the previous metadata
     /// stays in use and the error is returned.
     pub async fn refresh_metadata(&self) -> Result<(), SamlError> {
-        let text = fetch_metadata(&self.http, &self.cfg.idp_metadata).await?;
+        let text = fetch_metadata(&http_client(&self.cfg)?, &self.cfg.idp_metadata).await?;
         let idp =
             metadata::parse_idp_metadata(&text, &self.metadata_signers, OffsetDateTime::now_utc())?;
         let mut slot = self.idp.write().unwrap_or_else(|p| p.into_inner());
@@ -708,6 +712,15 @@ impl SamlSp {
             now,
         )
     }
+}
+
+fn http_client(cfg: &EidasConfig) -> Result<reqwest::Client, SamlError> {
+    reqwest::Client::builder()
+        .timeout(cfg.timeout)
+        .connect_timeout(cfg.timeout)
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .build()
+        .map_err(|e| SamlError::MetadataFetch(e.to_string()))
 }
 
 /// `SubjectPublicKeyInfo` DER of a certificate.

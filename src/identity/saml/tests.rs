@@ -486,3 +486,10 @@ async fn metadata_expiry_is_honoured() {
     assert_eq!(m.sso_post.as_deref(), Some("https://node.test/sso"));
     let _ = dir;
 }
+
+#[test]
+fn sp_is_shareable_across_tasks() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    send_sync::<SamlSp>();
+    send_sync::<SamlError>();
+}
