@@ -391,6 +391,20 @@ async fn redirect_binding_and_every_supported_encryption() {
         assert_student(&login, &s, Loa::High);
         check_binding(&login, &pending).unwrap();
     }
+    // Unauthenticated CBC is decrypted only inside a verified Response signature.
+    s.idp
+        .control(&[("enc", "aes128-cbc"), ("sign_response", "0")])
+        .await;
+    let (b64, _) = login_with(&s, &request(Loa::High, "rs-cbc")).await;
+    let e = s.sp.finish(&b64, OffsetDateTime::now_utc()).unwrap_err();
+    assert!(matches!(e, SamlError::Decrypt(_)), "{e}");
+    s.idp.control(&[("enc", "aes128-gcm")]).await;
+    let (b64, _) = login_with(&s, &request(Loa::High, "rs-gcm")).await;
+    assert_student(
+        &s.sp.finish(&b64, OffsetDateTime::now_utc()).unwrap(),
+        &s,
+        Loa::High,
+    );
 }
 
 #[tokio::test]
@@ -451,7 +465,7 @@ async fn error_statuses_map_to_signer_reasons() {
 
 fn xmlsec1_verify(file: &Path, cert: &Path, id_attr: &str) -> (bool, String) {
     let out = Command::new("xmlsec1")
-        .args(["--verify", "--enabled-key-data", "rsa,x509"])
+        .args(["--verify", "--enabled-key-data", "rsa,ecdsa,x509"])
         .arg("--pubkey-cert-pem")
         .arg(cert)
         .arg("--id-attr:ID")
@@ -517,6 +531,62 @@ async fn xmlsec1_verifies_our_metadata_and_post_authn_request() {
     assert!(ok, "xmlsec1 refused our AuthnRequest: {log}\n{req}");
     std::fs::write(&file, req.replacen("LoA/high", "LoA/low", 1)).unwrap();
     assert!(!xmlsec1_verify(&file, &s.sp_cert, ar_el).0);
+}
+
+#[test]
+fn xmlsec1_verifies_our_ecdsa_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("ec.key");
+    let cert = dir.path().join("ec.crt");
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=ec"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let signer = signgate::trust::xmlsign::XmlSigner::from_pem(
+        &std::fs::read_to_string(&key).unwrap(),
+        &std::fs::read_to_string(&cert).unwrap(),
+    )
+    .unwrap();
+    let xml = "<saml2p:AuthnRequest xmlns:saml2p=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
+               xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_e1\" Version=\"2.0\">\
+               <saml2:Issuer>x</saml2:Issuer><saml2p:NameIDPolicy AllowCreate=\"true\"/>\
+               </saml2p:AuthnRequest>";
+    let signed = signer
+        .sign_enveloped(
+            xml,
+            "_e1",
+            Some(("urn:oasis:names:tc:SAML:2.0:assertion", "Issuer")),
+        )
+        .unwrap();
+    assert!(signed.contains("xmldsig-more#ecdsa-sha256"));
+    let file = dir.path().join("signed.xml");
+    std::fs::write(&file, &signed).unwrap();
+    let el = "urn:oasis:names:tc:SAML:2.0:protocol:AuthnRequest";
+    let (ok, log) = xmlsec1_verify(&file, &cert, el);
+    assert!(ok, "xmlsec1 refused our ECDSA signature: {log}\n{signed}");
+    std::fs::write(
+        &file,
+        signed.replacen("AllowCreate=\"true\"", "AllowCreate=\"false\"", 1),
+    )
+    .unwrap();
+    assert!(!xmlsec1_verify(&file, &cert, el).0);
 }
 
 #[tokio::test]

@@ -238,7 +238,7 @@ pub(super) fn validate(
 
     // EncryptedAssertion: decrypt, parse the plaintext (DTD refused) inside a wrapper that
     // declares the namespaces in scope at the EncryptedAssertion, verify there.
-    let plain = xmlenc::decrypt_encrypted_assertion(the_assertion, ctx.enc_key)?;
+    let plain = xmlenc::decrypt_encrypted_assertion(the_assertion, ctx.enc_key, response_signed)?;
     let plain = xmldsig::decode_utf8(&plain).map_err(|e| SamlError::Xml(e.to_string()))?;
     let plain = strip_xml_declaration(plain);
     let mut wrapped = String::with_capacity(plain.len() + 512);

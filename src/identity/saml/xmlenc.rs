@@ -226,9 +226,15 @@ impl DataAlg {
 /// plaintext (the serialized `saml:Assertion`). The `EncryptedKey` is taken from
 /// `EncryptedData/ds:KeyInfo` or, failing that, from the `EncryptedAssertion` itself;
 /// exactly one must be present.
+///
+/// AES-CBC is unauthenticated, so a CBC ciphertext is only decrypted when
+/// `integrity_protected` (the enclosing Response's signature was verified first): otherwise
+/// it could be altered at will and the answers used as a decryption oracle (Jager and
+/// Somorovsky, "How to break XML Encryption", 2011).
 pub fn decrypt_encrypted_assertion(
     enc_assertion: Node,
     key: &DecryptionKey,
+    integrity_protected: bool,
 ) -> Result<Vec<u8>, XmlEncError> {
     let ed = one(enc_assertion, XENC_NS, "EncryptedData")?;
     if let Some(t) = ed.attribute("Type")
@@ -241,6 +247,11 @@ pub fn decrypt_encrypted_assertion(
             .attribute("Algorithm")
             .ok_or_else(|| bad("EncryptionMethod without Algorithm"))?,
     )?;
+    if matches!(data_alg, DataAlg::Cbc128 | DataAlg::Cbc256) && !integrity_protected {
+        return Err(XmlEncError::Unsupported(
+            "AES-CBC encrypted assertion in an unsigned Response".into(),
+        ));
+    }
     let mut eks: Vec<Node> = el(enc_assertion, XENC_NS, "EncryptedKey");
     for ki in el(ed, DSIG_NS, "KeyInfo") {
         eks.extend(el(ki, XENC_NS, "EncryptedKey"));
