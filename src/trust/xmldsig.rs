@@ -9,6 +9,9 @@
 //! `SignedInfo` canonicalization, signature-value verification (aws-lc-rs only) and
 //! extraction of the XAdES signing time / signing-certificate digest.
 //!
+//! Also owns [`verify_element`]: the signature of one ID-referenced element that need not
+//! be the document element (SAML `Response`/`Assertion`), verified with pinned keys only.
+//!
 //! Shared with `crate::validation::xades` (the one XML-DSig engine of the crate): the
 //! parsing policy, the element/base64/text helpers, `InclusiveNamespaces` and
 //! `xsd:dateTime` reading (`pub(crate)` items below).
