@@ -208,7 +208,11 @@ pub(super) fn validate(
         (1, [a]) => *a,
         (n, _) => return Err(SamlError::AssertionCount(n.max(direct.len()))),
     };
-    check_signature_placement(&doc, &[resp, the_assertion])?;
+    if is(&the_assertion, SAML_NS, "Assertion") {
+        check_signature_placement(&doc, &[resp, the_assertion])?;
+    } else {
+        check_signature_placement(&doc, &[resp])?;
+    }
 
     let pinned: Vec<&[u8]> = ctx.idp.signing_certs.iter().map(Vec::as_slice).collect();
     let response_signed = if children(resp, DSIG_NS, "Signature").is_empty() {
