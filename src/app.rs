@@ -216,9 +216,7 @@ pub async fn build(cfg: Config) -> Result<Services> {
     validator.fetcher = Some(Arc::new(
         crate::validation::revocation::HttpFetcher::new().context("revocation fetcher")?,
     ));
-    let identity = crate::identity::Providers {
-        dev: cfg.dev_idp.enabled,
-    };
+    let identity = identity_providers(&cfg).await?;
     let state = AppState(Arc::new(Inner {
         cookie_key: Key::from(&cookie_secret),
         code_key: hmac::Key::new(hmac::HMAC_SHA256, &derive(&secret, "signgate/dev-idp")),
@@ -230,6 +228,39 @@ pub async fn build(cfg: Config) -> Result<Services> {
         identity,
     }));
     Ok(Services { state, seal_key })
+}
+
+/// The configured identity providers: ID-porten discovery and the eIDAS node's metadata are
+/// fetched and verified now, so a misconfigured provider stops the start with a clear error
+/// instead of failing signers later.
+async fn identity_providers(cfg: &Config) -> Result<crate::identity::Providers> {
+    let base = cfg.public_base();
+    let oidc = match &cfg.idporten {
+        Some(op) => {
+            let p = crate::identity::oidc::OidcProvider::new(op, format!("{base}/oidc/callback"))
+                .await
+                .with_context(|| format!("ID-porten at {}", op.issuer))?;
+            tracing::info!(issuer = %op.issuer, par = op.use_par, "ID-porten configured");
+            Some(Arc::new(p))
+        }
+        None => None,
+    };
+    let saml = match (&cfg.eidas, cfg.sp_entity_id()) {
+        (Some(e), Some(entity_id)) => {
+            let sp = crate::identity::saml::SamlSp::load(e, entity_id, format!("{base}/saml/acs"))
+                .await
+                .context("eIDAS node metadata")?;
+            tracing::info!(idp = %sp.idp().entity_id, "eIDAS node configured");
+            Some(Arc::new(sp))
+        }
+        _ => None,
+    };
+    Ok(crate::identity::Providers {
+        idporten_eidas: cfg.idporten.as_ref().is_some_and(|o| o.eidas_login),
+        oidc,
+        saml,
+        dev: cfg.dev_idp.enabled,
+    })
 }
 
 /// Seals one job that all signers have signed. The sealed PDF is written create-only, so two
@@ -408,6 +439,30 @@ async fn expiry_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) 
     }
 }
 
+/// Fetches the eIDAS node's metadata again every `eidas.metadata_refresh`; a failed refresh
+/// keeps the verified metadata in force (until its own `validUntil`).
+async fn saml_metadata_refresher(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let (Some(sp), Some(cfg)) = (state.identity.saml.clone(), state.config.eidas.as_ref()) else {
+        return;
+    };
+    let every = cfg.metadata_refresh.max(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        match sp.refresh_metadata().await {
+            Ok(()) => tracing::info!("eIDAS node metadata refreshed"),
+            Err(e) => {
+                tracing::warn!(error = %e, "eIDAS node metadata refresh failed; keeping the last verified copy")
+            }
+        }
+    }
+}
+
 fn set_trust_status(state: &AppState, f: impl FnOnce(&mut http::TrustRefreshStatus)) {
     if let Ok(mut t) = state.metrics.trust_refresh.lock() {
         f(&mut t);
@@ -573,6 +628,12 @@ pub async fn serve(cfg: Config) -> Result<()> {
         )));
     }
     tasks.push(tokio::spawn(expiry_scheduler(state.clone(), rx.clone())));
+    if state.identity.saml.is_some() {
+        tasks.push(tokio::spawn(saml_metadata_refresher(
+            state.clone(),
+            rx.clone(),
+        )));
+    }
     tasks.push(tokio::spawn(load_stored_trust(state.clone())));
     if !state.config.trust.refresh_interval.is_zero() {
         tasks.push(tokio::spawn(trust_scheduler(state.clone(), rx.clone())));

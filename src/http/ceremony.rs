@@ -34,9 +34,11 @@ use time::OffsetDateTime;
 use super::AppState;
 use super::i18n::Lang;
 use crate::archive::store::SessionRecord;
+use crate::identity::oidc::{OidcAuthRequest, OidcCallback};
+use crate::identity::saml::SamlAuthRequest;
 use crate::identity::{self, LoginStart, Route, UserReason, VerifiedIdentity, dev};
 use crate::jobs::machine::{Refusal, may_sign};
-use crate::jobs::model::{Job, JobStatus, Loa, Signer, SignerStatus};
+use crate::jobs::model::{Job, JobStatus, Loa, Signer, SignerIdentifier, SignerStatus};
 use crate::jobs::service::JobError;
 
 const LOGIN_COOKIE: &str = "sg_login";
@@ -97,6 +99,10 @@ struct DevLoginPage {
 enum Pending {
     /// The development IdP: the login's `state` is all it needs.
     Dev,
+    /// ID-porten: state, nonce, PKCE verifier, the level asked for.
+    Oidc(crate::identity::oidc::OidcPending),
+    /// An eIDAS node: the AuthnRequest id the response must answer.
+    Saml(crate::identity::saml::SamlPending),
 }
 
 /// Login in progress: which signing link, the anti-forgery `state`, the language, the route
@@ -358,9 +364,46 @@ async fn begin_federated(
     lang: Lang,
     now: OffsetDateTime,
 ) -> Result<(Pending, LoginStart), UserReason> {
-    let _ = (state, job, signer, login_state, lang, now);
-    tracing::warn!(route = ?route, "identity provider not configured");
-    Err(UserReason::ProviderUnavailable)
+    match route {
+        Route::Idporten | Route::IdportenEidas => {
+            let Some(op) = state.identity.oidc.as_ref() else {
+                return Err(UserReason::ProviderUnavailable);
+            };
+            let req = OidcAuthRequest {
+                loa: job.required_loa,
+                eidas: route == Route::IdportenEidas,
+                lang: lang.code().into(),
+            };
+            let (url, pending) = op.begin(&req).await.map_err(|e| {
+                tracing::warn!(error = %e, job = %job.id, "ID-porten login could not start");
+                e.user_reason()
+            })?;
+            Ok((Pending::Oidc(pending), LoginStart::Redirect(url)))
+        }
+        Route::EidasNode => {
+            let Some(sp) = state.identity.saml.as_ref() else {
+                return Err(UserReason::ProviderUnavailable);
+            };
+            let country = match &signer.identifier {
+                SignerIdentifier::EidasId(id) => {
+                    identity::split_eidas_id(id).map(|(c, _, _)| c.to_ascii_uppercase())
+                }
+                SignerIdentifier::NationalId(_) => None,
+            };
+            let req = SamlAuthRequest {
+                loa: job.required_loa,
+                country,
+                legal_person: signer.on_behalf_of.is_some(),
+                relay_state: login_state.to_string(),
+            };
+            let (start, pending) = sp.begin(&req, now).map_err(|e| {
+                tracing::warn!(error = %e, job = %job.id, "eIDAS login could not start");
+                e.user_reason()
+            })?;
+            Ok((Pending::Saml(pending), start))
+        }
+        Route::Dev => Err(UserReason::ProviderUnavailable),
+    }
 }
 
 /// The end of every login: the identity must be the designated signer of the link this browser
@@ -834,12 +877,182 @@ async fn dev_callback(
     finish_login(&state, jar, &login, code.identity, now).await
 }
 
+// ------------------------------------------------------------------ ID-porten (OIDC)
+
+/// `GET /oidc/callback`: ID-porten's answer must belong to this browser's login.
+async fn oidc_callback(
+    State(state): State<AppState>,
+    Query(cb): Query<OidcCallback>,
+    headers: HeaderMap,
+    jar: PrivateCookieJar,
+) -> Response {
+    let now = OffsetDateTime::now_utc();
+    let login = read_login(&jar, now);
+    let lang = Lang::choose(login.as_ref().map(|l| l.lang.as_str()), &headers);
+    let (Some(login), Some(op)) = (login, state.identity.oidc.as_ref()) else {
+        return login_failed(lang, UserReason::Expired);
+    };
+    let Pending::Oidc(pending) = &login.pending else {
+        return login_failed(lang, UserReason::Expired);
+    };
+    match op.finish(pending, &cb, now).await {
+        Ok(identity) => finish_login(&state, jar, &login, identity, now).await,
+        Err(e) => {
+            tracing::warn!(error = %e, "ID-porten login refused");
+            (
+                jar.remove(removal(LOGIN_COOKIE)),
+                login_failed(lang, e.user_reason()),
+            )
+                .into_response()
+        }
+    }
+}
+
+// ------------------------------------------------------------------ eIDAS node (SAML)
+
+/// `GET /saml/metadata`: our signed SP metadata.
+async fn saml_metadata(State(state): State<AppState>) -> Response {
+    let Some(sp) = state.identity.saml.as_ref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match sp.metadata_xml(OffsetDateTime::now_utc()) {
+        Ok(xml) => (
+            [(header::CONTENT_TYPE, "application/samlmetadata+xml")],
+            xml,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "SP metadata could not be made");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct AcsForm {
+    #[serde(rename = "SAMLResponse")]
+    saml_response: String,
+}
+
+/// `POST /saml/acs`: the node's cross-site POST carries no SameSite cookies, so the response
+/// is verified here, its assertion spent (one-time use), and the login handed over under a
+/// one-time handle to `/saml/complete`, a same-site GET that sees the browser's login cookie.
+async fn saml_acs(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<AcsForm>,
+) -> Response {
+    let now = OffsetDateTime::now_utc();
+    let lang = Lang::choose(None, &headers);
+    let Some(sp) = state.identity.saml.as_ref() else {
+        return login_failed(lang, UserReason::ProviderUnavailable);
+    };
+    let login = match sp.finish(&f.saml_response, now) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "eIDAS response refused");
+            return login_failed(lang, e.user_reason());
+        }
+    };
+    let store = state.jobs.store();
+    match store
+        .first_use_of_assertion(
+            &login.identity.issuer,
+            &login.assertion_id,
+            login.not_on_or_after,
+        )
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(assertion = %login.assertion_id, "replayed SAML assertion refused");
+            return login_failed(lang, UserReason::Rejected);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "assertion replay cache failed");
+            return login_failed(lang, UserReason::ProviderUnavailable);
+        }
+    }
+    let handle = random_token();
+    let json = serde_json::to_string(&login.identity).unwrap_or_default();
+    if let Err(e) = store
+        .put_handoff(
+            &handle,
+            &login.in_response_to,
+            &json,
+            now + time::Duration::minutes(2),
+        )
+        .await
+    {
+        tracing::error!(error = %e, "SAML hand-off could not be stored");
+        return login_failed(lang, UserReason::ProviderUnavailable);
+    }
+    Redirect::to(&format!("/saml/complete?h={handle}")).into_response()
+}
+
+#[derive(Deserialize)]
+struct HandoffQuery {
+    h: String,
+}
+
+/// `GET /saml/complete`: binds the verified login to the browser that asked (InResponseTo is
+/// the request id in its login cookie) and checks the level of assurance.
+async fn saml_complete(
+    State(state): State<AppState>,
+    Query(q): Query<HandoffQuery>,
+    headers: HeaderMap,
+    jar: PrivateCookieJar,
+) -> Response {
+    let now = OffsetDateTime::now_utc();
+    let login = read_login(&jar, now);
+    let lang = Lang::choose(login.as_ref().map(|l| l.lang.as_str()), &headers);
+    let Some(login) = login else {
+        return login_failed(lang, UserReason::Expired);
+    };
+    let Pending::Saml(pending) = &login.pending else {
+        return login_failed(lang, UserReason::Expired);
+    };
+    let taken = match state.jobs.store().take_handoff(&q.h, now).await {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "SAML hand-off lookup failed");
+            return login_failed(lang, UserReason::ProviderUnavailable);
+        }
+    };
+    let Some((in_response_to, json)) = taken else {
+        return login_failed(lang, UserReason::Expired);
+    };
+    let Ok(identity) = serde_json::from_str::<VerifiedIdentity>(&json) else {
+        return login_failed(lang, UserReason::Rejected);
+    };
+    if !ct_eq(&in_response_to, &pending.request_id) {
+        tracing::warn!("SAML response answers another browser's request");
+        return (
+            jar.remove(removal(LOGIN_COOKIE)),
+            login_failed(lang, UserReason::Rejected),
+        )
+            .into_response();
+    }
+    if identity.loa < pending.min_loa {
+        return (
+            jar.remove(removal(LOGIN_COOKIE)),
+            login_failed(lang, UserReason::LoaTooLow),
+        )
+            .into_response();
+    }
+    finish_login(&state, jar, &login, identity, now).await
+}
+
 pub fn router(state: &AppState) -> axum::Router<AppState> {
     let r = axum::Router::new()
         .route("/sign/{token}", get(sign_page))
         .route("/sign/{token}/documents/{doc}", get(document))
         .route("/sign/{token}/sign", post(sign_post))
-        .route("/sign/{token}/reject", post(reject_post));
+        .route("/sign/{token}/reject", post(reject_post))
+        .route("/oidc/callback", get(oidc_callback))
+        .route("/saml/metadata", get(saml_metadata))
+        .route("/saml/acs", post(saml_acs))
+        .route("/saml/complete", get(saml_complete));
     if state.config.dev_idp.enabled {
         r.route("/dev-idp/authorize", get(dev_authorize).post(dev_login))
             .route("/dev-idp/callback", get(dev_callback))

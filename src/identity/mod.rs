@@ -9,6 +9,7 @@
 pub mod dev;
 pub mod nin;
 pub mod oidc;
+pub mod saml;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -140,6 +141,12 @@ pub struct Available {
 /// The identity providers this process runs with.
 #[derive(Default)]
 pub struct Providers {
+    /// ID-porten, when `[idporten]` is configured.
+    pub oidc: Option<std::sync::Arc<oidc::OidcProvider>>,
+    /// `[idporten] eidas_login`: eIDAS signers log in through ID-porten.
+    pub idporten_eidas: bool,
+    /// An eIDAS node, when `[eidas]` is configured.
+    pub saml: Option<std::sync::Arc<saml::SamlSp>>,
     /// The development IdP (profile `dev` with `dev_idp.enabled`).
     pub dev: bool,
 }
@@ -147,8 +154,10 @@ pub struct Providers {
 impl Providers {
     pub fn available(&self) -> Available {
         Available {
+            idporten: self.oidc.is_some(),
+            idporten_eidas: self.oidc.is_some() && self.idporten_eidas,
+            eidas_node: self.saml.is_some(),
             dev: self.dev,
-            ..Available::default()
         }
     }
 }

@@ -1,8 +1,8 @@
 //! The EU trust infrastructure as signgate sees it.
 //!
-//! Owns: the ETSI TS 119 612 model and parser (`tsl`), XML canonicalization and XML-DSig
-//! verification (`c14n`, `xmldsig`; the one XML-DSig engine of the crate, re-exported for
-//! XAdES and SAML later), LOTL bootstrap from the Official Journal anchors (`anchors`,
+//! Owns: the ETSI TS 119 612 model and parser (`tsl`), XML canonicalization, XML-DSig
+//! verification and signing (`c14n`, `xmldsig`, `xmlsign`; the one XML-DSig engine of the
+//! crate, used by XAdES and SAML), LOTL bootstrap from the Official Journal anchors (`anchors`,
 //! `bootstrap`), loading a directory of lists with per-list statuses (`load`, `status`),
 //! the on-disk store (`store`), downloading (`fetch`) and the online refresh (`refresh`) and the queryable registry (`registry`).
 //! Must not: validate documents (that is `validation`, which asks this module).
@@ -19,3 +19,4 @@ pub mod status;
 pub mod store;
 pub mod tsl;
 pub mod xmldsig;
+pub mod xmlsign;

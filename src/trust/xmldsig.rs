@@ -9,6 +9,9 @@
 //! `SignedInfo` canonicalization, signature-value verification (aws-lc-rs only) and
 //! extraction of the XAdES signing time / signing-certificate digest.
 //!
+//! Also owns [`verify_element`]: the signature of one ID-referenced element that need not
+//! be the document element (SAML `Response`/`Assertion`), verified with pinned keys only.
+//!
 //! Shared with `crate::validation::xades` (the one XML-DSig engine of the crate): the
 //! parsing policy, the element/base64/text helpers, `InclusiveNamespaces` and
 //! `xsd:dateTime` reading (`pub(crate)` items below).
@@ -902,6 +905,169 @@ pub fn verify_enveloped(
         signing_time,
         signing_certificate_digest,
         has_xades: !sp_refs.is_empty(),
+    })
+}
+
+/// Whether `n` is a `ds:Signature` element.
+pub(crate) fn is_ds_signature_element(n: &Node) -> bool {
+    is_ds(n, "Signature")
+}
+
+/// The SAML-profile verification policy: SHA-1 refused, RSA keys of at least 2048 bits.
+pub fn saml_policy() -> DsigPolicy {
+    DsigPolicy {
+        allow_sha1: false,
+        min_rsa_bits: 2048,
+    }
+}
+
+/// Verifies the enveloped signature of one element `elem` that is referenced by its `ID`
+/// (a SAML `Response` or `Assertion`, signed metadata), which need not be the document
+/// element.
+///
+/// Rules (the structural signature-wrapping defence; the caller must then read only from
+/// `elem`, a node of the same `doc`):
+/// - `elem` has exactly one `ds:Signature` child ([`DsigError::NoSignature`],
+///   [`DsigError::MultipleSignatures`] for an element signed twice);
+/// - every `ID`/`Id`/`id`/`xml:id` value is unique in the whole document;
+/// - `SignedInfo` has exactly one `Reference`, with `URI="#"` + `elem`'s `ID` (or `Id`)
+///   value, and transforms exactly enveloped-signature then exclusive C14N (optionally
+///   with `InclusiveNamespaces`); `CanonicalizationMethod` is exclusive C14N;
+/// - digest and signature algorithms from the policy's allow-list;
+/// - the key is one of `pinned` (DER certificates); `KeyInfo` is never used to find a key.
+///
+/// Returns the verified signature (with `signer_cert` = the pinned certificate that
+/// verified it).
+pub fn verify_element<'a, 'i>(
+    doc: &'a Document<'i>,
+    elem: Node<'a, 'i>,
+    pinned: &[&[u8]],
+    policy: &DsigPolicy,
+) -> Result<VerifiedSignature, DsigError> {
+    if !elem.is_element() {
+        return Err(malformed("signed node is not an element"));
+    }
+    let mut sigs = element_children(elem).filter(|n| is_ds(n, "Signature"));
+    let sig = sigs.next().ok_or(DsigError::NoSignature)?;
+    let extra = sigs.count();
+    if extra > 0 {
+        return Err(DsigError::MultipleSignatures(extra + 1));
+    }
+    let elem_id = elem
+        .attribute("ID")
+        .or_else(|| elem.attribute("Id"))
+        .ok_or_else(|| DsigError::PartialReference("signed element has no ID".into()))?;
+    let ids = id_index(doc)?;
+    if ids.get(elem_id).map(|n| n.id()) != Some(elem.id()) {
+        return Err(DsigError::DuplicateId(elem_id.to_string()));
+    }
+
+    // ds:Signature = SignedInfo, SignatureValue, KeyInfo? (no Object in this profile)
+    let mut it = element_children(sig).peekable();
+    let signed_info = expect_ds(&mut it, "SignedInfo", "Signature")?;
+    let signature_value = expect_ds(&mut it, "SignatureValue", "Signature")?;
+    if let Some(n) = it.peek()
+        && is_ds(n, "KeyInfo")
+    {
+        it.next();
+    }
+    if let Some(rest) = it.next() {
+        return Err(malformed(format!(
+            "unexpected element {} in ds:Signature",
+            rest.tag_name().name()
+        )));
+    }
+
+    let mut si = element_children(signed_info).peekable();
+    let c14n_elem = expect_ds(&mut si, "CanonicalizationMethod", "SignedInfo")?;
+    let c14n_uri = algorithm_attr(c14n_elem)?;
+    if c14n_uri != c14n::EXC_C14N {
+        return Err(DsigError::UnsupportedAlgorithm(format!(
+            "{c14n_uri} (SignedInfo must use exclusive C14N)"
+        )));
+    }
+    let si_prefixes = inclusive_prefixes(c14n_elem)?;
+    let sm_elem = expect_ds(&mut si, "SignatureMethod", "SignedInfo")?;
+    let sig_uri = algorithm_attr(sm_elem)?;
+    if element_children(sm_elem).next().is_some() {
+        return Err(malformed("parameters in SignatureMethod are not supported"));
+    }
+    let sig_alg = SigAlg::from_uri(sig_uri, policy)?;
+    let reference = expect_ds(&mut si, "Reference", "SignedInfo")?;
+    if si.next().is_some() {
+        return Err(DsigError::PartialReference(
+            "SignedInfo must hold exactly one Reference".into(),
+        ));
+    }
+    let uri = reference
+        .attribute("URI")
+        .ok_or_else(|| DsigError::PartialReference("Reference without URI".into()))?;
+    if uri.strip_prefix('#') != Some(elem_id) {
+        return Err(DsigError::PartialReference(format!(
+            "Reference URI {uri:?} is not #{elem_id}"
+        )));
+    }
+    let mut rit = element_children(reference).peekable();
+    let transforms = match rit.peek() {
+        Some(n) if is_ds(n, "Transforms") => rit.next(),
+        _ => None,
+    };
+    let digest_method = algorithm_attr(expect_ds(&mut rit, "DigestMethod", "Reference")?)?;
+    let digest_value = b64_decode(&text_of(expect_ds(&mut rit, "DigestValue", "Reference")?)?)?;
+    if rit.next().is_some() {
+        return Err(malformed("unexpected element after ds:DigestValue"));
+    }
+    let transforms = parse_transforms(transforms)?;
+    if !transforms.enveloped {
+        return Err(DsigError::PartialReference(
+            "reference lacks the enveloped-signature transform".into(),
+        ));
+    }
+    let prefixes = match &transforms.c14n {
+        Some((C14nMethod::Exclusive, p)) => p.as_slice(),
+        _ => {
+            return Err(DsigError::UnsupportedAlgorithm(
+                "reference transforms must end with exclusive C14N".into(),
+            ));
+        }
+    };
+    let hash = policy_digest(digest_method, policy)?;
+    let mut buf = Vec::with_capacity(elem.range().len());
+    c14n::canonicalize(
+        doc,
+        elem,
+        C14nMethod::Exclusive,
+        Some(sig.id()),
+        prefixes,
+        &mut buf,
+    )?;
+    if digest::digest(hash.algorithm(), &buf).as_ref() != digest_value.as_slice() {
+        return Err(DsigError::DigestMismatch {
+            uri: uri.to_string(),
+        });
+    }
+
+    buf.clear();
+    c14n::canonicalize(
+        doc,
+        signed_info,
+        C14nMethod::Exclusive,
+        None,
+        &si_prefixes,
+        &mut buf,
+    )?;
+    let sig_bytes = b64_decode(&text_of(signature_value)?)?;
+    if pinned.is_empty() {
+        return Err(DsigError::NoKey);
+    }
+    let signer_cert = find_signer(pinned.iter().copied(), sig_alg, &buf, &sig_bytes, policy)?;
+    Ok(VerifiedSignature {
+        signer_cert: signer_cert.to_vec(),
+        signature_method: sig_uri.to_string(),
+        c14n_method: c14n_uri.to_string(),
+        signing_time: None,
+        signing_certificate_digest: None,
+        has_xades: false,
     })
 }
 
