@@ -53,6 +53,8 @@ struct MessagePage<'a> {
     heading: &'a str,
     body: &'a str,
     logged_in_as: Option<String>,
+    /// ID-porten's end_session_endpoint for this login, offered after the decision.
+    logout_url: Option<String>,
 }
 
 struct DocLink {
@@ -151,6 +153,17 @@ fn message(
     body_key: &'static str,
     who: Option<String>,
 ) -> Response {
+    message_with_logout(status, lang, title_key, body_key, who, None)
+}
+
+fn message_with_logout(
+    status: StatusCode,
+    lang: Lang,
+    title_key: &'static str,
+    body_key: &'static str,
+    who: Option<String>,
+    logout_url: Option<String>,
+) -> Response {
     page(
         status,
         MessagePage {
@@ -158,9 +171,20 @@ fn message(
             heading: lang.t(title_key),
             body: lang.t(body_key),
             logged_in_as: who,
+            logout_url,
         }
         .render(),
     )
+}
+
+/// RP-initiated logout at ID-porten for a signer who logged in there (single sign-on ends
+/// when the ceremony does).
+fn idporten_logout(state: &AppState, identity: &VerifiedIdentity) -> Option<String> {
+    if identity.idp != identity::IdpKind::Idporten {
+        return None;
+    }
+    let op = state.identity.oidc.as_ref()?;
+    op.end_session_url(identity.evidence.as_deref(), None, None)
 }
 
 fn refusal_page(lang: Lang, r: &Refusal, who: Option<String>) -> Response {
@@ -707,7 +731,12 @@ async fn decide(
             } else {
                 ("rejected_title", "rejected_body")
             };
-            (jar, message(StatusCode::OK, lang, t, b, who)).into_response()
+            let logout = idporten_logout(&state, &session.identity);
+            (
+                jar,
+                message_with_logout(StatusCode::OK, lang, t, b, who, logout),
+            )
+                .into_response()
         }
         Err(JobError::Refused(r)) => (jar, refusal_page(lang, &r, who)).into_response(),
         Err(e) => {

@@ -221,6 +221,12 @@ const CATALOGUE: &[(&str, &str, &str, &str)] = &[
     ),
     ("continue", "Fortsett", "Hald fram", "Continue"),
     (
+        "idporten_logout",
+        "Logg ut av ID-porten",
+        "Logg ut av ID-porten",
+        "Log out of ID-porten",
+    ),
+    (
         "session_title",
         "Økten er utløpt",
         "Økta har gått ut",
