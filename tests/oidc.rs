@@ -427,3 +427,205 @@ async fn discovery_refusals() {
     let e = OidcProvider::new(&cfg, REDIRECT.into()).await.unwrap_err();
     assert!(matches!(e, OidcError::Config(_)), "{e:?}");
 }
+
+// ------------------------------------------------------------------ through the gateway
+
+mod common;
+
+const ORG: &str = "991825827";
+const KARI: &str = "13097248022";
+const SVEN: &str = "SE/NO/199001011234";
+
+/// A gateway whose ID-porten is the node provider (private_key_jwt with the RSA key, PAR).
+async fn gateway(idp: &NodeIdp) -> common::Server {
+    let env = idp.gateway_env(ClientAuth::JwtRsa, true);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    common::Server::start(common::Db::Sqlite, &env).await
+}
+
+async fn one_signer_job(
+    server: &common::Server,
+    key: &str,
+    signer: serde_json::Value,
+    loa: &str,
+) -> (String, String) {
+    let resp = common::create_job(
+        server,
+        key,
+        serde_json::json!({
+            "title": "Leieavtale",
+            "kind": "portal",
+            "required_loa": loa,
+            "signers": [signer],
+        }),
+        &[("kontrakt.pdf", common::sample_pdf("Kontrakt", 1))],
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let job: serde_json::Value = resp.json().await.unwrap();
+    (
+        job["id"].as_str().unwrap().to_string(),
+        job["signers"][0]["signing_url"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    )
+}
+
+/// GET `url` and follow redirects by hand (same cookie jar); the final status, URL and body.
+async fn follow(
+    b: &reqwest::Client,
+    mut url: reqwest::Url,
+) -> (reqwest::StatusCode, String, String) {
+    for _ in 0..10 {
+        let resp = b.get(url.clone()).send().await.unwrap();
+        if resp.status().is_redirection() {
+            let loc = resp.headers()[reqwest::header::LOCATION].to_str().unwrap();
+            url = url.join(loc).unwrap();
+            continue;
+        }
+        return (resp.status(), url.to_string(), resp.text().await.unwrap());
+    }
+    panic!("too many redirects from {url}");
+}
+
+/// The signer ceremony through the gateway and ID-porten: the signing link redirects to the
+/// provider, the signer logs in as `choice`, the provider redirects to `/oidc/callback`, and
+/// the signer presses the button whose form action ends in `/{decision}`.
+async fn idporten_ceremony(
+    base: &str,
+    signing_url: &str,
+    choice: Choice<'_>,
+    decision: &str,
+) -> common::CeremonyOutcome {
+    let b = idp_browser();
+    let landing = walk_idp(&b, signing_url, choice, &format!("{base}/oidc/callback")).await;
+    assert!(
+        landing.login_page.contains("account"),
+        "the provider's login page was shown"
+    );
+    let (status, url, html) = follow(&b, landing.url).await;
+    let Some(action) = common::form_action(&html, &format!("/{decision}")) else {
+        return common::CeremonyOutcome {
+            status,
+            final_url: url,
+            body: html,
+        };
+    };
+    assert_eq!(status, 200);
+    let csrf = common::input_value(&html, "csrf").expect("csrf field");
+    let resp = b
+        .post(format!("{base}{action}"))
+        .form(&[("csrf", csrf.as_str()), ("lang", "en")])
+        .send()
+        .await
+        .unwrap();
+    let (status, url, body) = if resp.status().is_redirection() {
+        let loc = resp.headers()[reqwest::header::LOCATION]
+            .to_str()
+            .unwrap()
+            .to_string();
+        follow(&b, reqwest::Url::parse(base).unwrap().join(&loc).unwrap()).await
+    } else {
+        let s = resp.status();
+        let u = resp.url().to_string();
+        (s, u, resp.text().await.unwrap())
+    };
+    common::CeremonyOutcome {
+        status,
+        final_url: url,
+        body,
+    }
+}
+
+#[tokio::test]
+async fn e2e_a_job_signed_through_idporten_and_a_stranger_refused() {
+    let idp = NodeIdp::start();
+    let server = gateway(&idp).await;
+    let key = server.org_add(ORG, "Universitetet i Oslo");
+    let (id, url) = one_signer_job(
+        &server,
+        &key,
+        serde_json::json!({"national_id": KARI}),
+        "high",
+    )
+    .await;
+
+    // Someone else logs in with Kari's link: refused, nothing signed.
+    let wrong = idporten_ceremony(&server.base, &url, Choice::Login("ola"), "sign").await;
+    assert_eq!(wrong.status, 403, "{}", wrong.body);
+    assert!(
+        wrong
+            .body
+            .contains("someone other than the designated signer"),
+        "{}",
+        wrong.body
+    );
+    // A MinID login where the job requires high: refused.
+    let low = idporten_ceremony(&server.base, &url, Choice::Login("ase"), "sign").await;
+    assert_eq!(low.status, 403, "{}", low.body);
+    assert!(low.body.contains("higher assurance level"), "{}", low.body);
+    // A forged id_token (alg none) over the real flow: refused.
+    let forged =
+        idporten_ceremony(&server.base, &url, Choice::Login("tamper-alg-none"), "sign").await;
+    assert_ne!(forged.status, 200, "{}", forged.body);
+    let still = common::get_json(&server, &key, &format!("/api/v1/jobs/{id}")).await;
+    assert_eq!(still["signers"][0]["status"], "waiting", "{still}");
+
+    // Kari herself signs.
+    let done = idporten_ceremony(&server.base, &url, Choice::Login("kari"), "sign").await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.body.contains("Thank you, you have signed"),
+        "{}",
+        done.body
+    );
+    let job = common::wait_for_job(&server, &key, &id, |j| j["status"] == "completed").await;
+    assert_eq!(job["signers"][0]["status"], "signed", "{job}");
+    let pades = common::get(&server, &key, &format!("/api/v1/jobs/{id}/pades")).await;
+    assert_eq!(pades.status(), 200);
+}
+
+#[tokio::test]
+async fn e2e_eidas_signer_through_idporten_eidas_login() {
+    let idp = NodeIdp::start();
+    let server = gateway(&idp).await;
+    let key = server.org_add(ORG, "Universitetet i Oslo");
+    let (id, url) = one_signer_job(
+        &server,
+        &key,
+        serde_json::json!({"eidas_id": SVEN}),
+        "substantial",
+    )
+    .await;
+    // A Norwegian login on the eIDAS signer's link is the wrong kind of login.
+    let wrong = idporten_ceremony(&server.base, &url, Choice::Login("kari"), "sign").await;
+    assert_ne!(wrong.status, 200, "{}", wrong.body);
+    let done = idporten_ceremony(&server.base, &url, Choice::Login("sven"), "sign").await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.body.contains("Thank you, you have signed"),
+        "{}",
+        done.body
+    );
+    let job = common::wait_for_job(&server, &key, &id, |j| j["status"] == "completed").await;
+    assert_eq!(job["signers"][0]["status"], "signed", "{job}");
+}
+
+#[tokio::test]
+async fn e2e_cancel_at_idporten() {
+    let idp = NodeIdp::start();
+    let server = gateway(&idp).await;
+    let key = server.org_add(ORG, "Universitetet i Oslo");
+    let (id, url) = one_signer_job(
+        &server,
+        &key,
+        serde_json::json!({"national_id": KARI}),
+        "substantial",
+    )
+    .await;
+    let out = idporten_ceremony(&server.base, &url, Choice::Cancel, "sign").await;
+    assert_eq!(out.status, 403, "{}", out.body);
+    let still = common::get_json(&server, &key, &format!("/api/v1/jobs/{id}")).await;
+    assert_eq!(still["signers"][0]["status"], "waiting", "{still}");
+}

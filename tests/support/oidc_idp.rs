@@ -243,7 +243,13 @@ fn plain_client() -> reqwest::Client {
 /// the redirect back to the relying party).
 pub fn idp_browser() -> reqwest::Client {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ACCEPT_LANGUAGE,
+        reqwest::header::HeaderValue::from_static("en-GB,en;q=0.9"),
+    );
     reqwest::Client::builder()
+        .default_headers(headers)
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()

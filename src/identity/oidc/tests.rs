@@ -591,6 +591,15 @@ fn acr_values_requested() {
 }
 
 #[test]
+fn basic_credentials_are_form_encoded() {
+    assert_eq!(
+        url_form_encode("signgate-client_1.x"),
+        "signgate-client_1.x"
+    );
+    assert_eq!(url_form_encode("a b:c/d%é"), "a+b%3Ac%2Fd%25%C3%A9");
+}
+
+#[test]
 fn user_reasons() {
     use crate::identity::UserReason;
     assert_eq!(OidcError::Cancelled.user_reason(), UserReason::Cancelled);

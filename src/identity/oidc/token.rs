@@ -103,15 +103,6 @@ impl KeySet {
         Ok(set)
     }
 
-    pub fn insert(&mut self, kid: Option<String>, key: VerifyKey) {
-        match kid {
-            Some(k) => {
-                self.by_kid.insert(k, key);
-            }
-            None => self.no_kid.push(key),
-        }
-    }
-
     pub fn is_empty(&self) -> bool {
         self.by_kid.is_empty() && self.no_kid.is_empty()
     }
