@@ -3,8 +3,13 @@
 //! for the positive flows, `xmlsec1 --verify` for our signatures, and hostile responses
 //! built with lxml/signxml (tests/idp/saml_attacks.py) for the refusals.
 //!
+//! The end-to-end tests at the bottom sign a job through `signgate serve` with the node
+//! configured by `SIGNGATE__EIDAS__*`.
+//!
 //! Needs the test venv (scripts/test installs pysaml2, signxml, lxml into
 //! /var/tmp/signgate-venv) plus `xmlsec1` and `openssl`; a missing peer fails loudly.
+
+mod common;
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
@@ -754,4 +759,195 @@ async fn hostile_responses_are_refused() {
     assert!(matches!(e, SamlError::Xml(_)), "{e}");
     let e = refused("doubly", &assertion_signed);
     assert!(matches!(e, SamlError::SignaturePlacement(_)), "{e}");
+}
+
+// ---- end to end through `signgate serve` (the ceremony wiring of the lead) ----
+
+const ORG: &str = "991825827";
+const SVEN: &str = "SE/NO/199001011234";
+
+fn unescape(s: &str) -> String {
+    s.replace("&#x2B;", "+")
+        .replace("&#43;", "+")
+        .replace("&#x2F;", "/")
+        .replace("&#x2f;", "/")
+        .replace("&#47;", "/")
+        .replace("&#x3D;", "=")
+        .replace("&#61;", "=")
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The action and hidden fields of the first form of `html`.
+fn first_form(html: &str) -> (String, Vec<(String, String)>) {
+    let i = html.find("<form").expect("a form");
+    let form = &html[i..html[i..]
+        .find("</form>")
+        .map(|j| i + j)
+        .unwrap_or(html.len())];
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let k = format!("{name}=\"");
+        let a = tag.find(&k)? + k.len();
+        let b = tag[a..].find('"')? + a;
+        Some(unescape(&tag[a..b]))
+    };
+    let action = attr(form, "action").expect("form action");
+    let mut fields = Vec::new();
+    let mut rest = form;
+    while let Some(i) = rest.find("<input") {
+        let end = rest[i..].find('>').unwrap() + i;
+        let tag = &rest[i..end];
+        if let (Some(n), Some(v)) = (attr(tag, "name"), attr(tag, "value")) {
+            fields.push((n, v));
+        }
+        rest = &rest[end..];
+    }
+    (action, fields)
+}
+
+struct Gateway {
+    server: common::Server,
+    idp: Idp,
+    _dir: tempfile::TempDir,
+    key: String,
+}
+
+async fn gateway() -> Gateway {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let idp = Idp::start(dir.path(), &[]);
+    let (sp_key, sp_cert) = keypair(dir.path(), "sp");
+    let s = |p: &Path| p.display().to_string();
+    let server = common::Server::start(
+        common::Db::Sqlite,
+        &[
+            ("SIGNGATE__EIDAS__IDP_METADATA", &s(&idp.metadata)),
+            ("SIGNGATE__EIDAS__IDP_METADATA_SIGNER", &s(&idp.cert)),
+            ("SIGNGATE__EIDAS__SP_KEY_FILE", &s(&sp_key)),
+            ("SIGNGATE__EIDAS__SP_CERT_FILE", &s(&sp_cert)),
+        ],
+    )
+    .await;
+    // The node learns our ACS and encryption key from our published metadata.
+    let md = reqwest::get(format!("{}/saml/metadata", server.base))
+        .await
+        .unwrap();
+    assert_eq!(md.status(), 200);
+    let md = md.text().await.unwrap();
+    assert!(md.contains(&format!("{}/saml/acs", server.base)), "{md}");
+    std::fs::write(dir.path().join("sp-metadata.xml"), &md).unwrap();
+    let key = server.org_add(ORG, "Universitetet i Oslo");
+    Gateway {
+        server,
+        idp,
+        _dir: dir,
+        key,
+    }
+}
+
+async fn eidas_job(g: &Gateway) -> (String, String) {
+    let resp = common::create_job(
+        &g.server,
+        &g.key,
+        serde_json::json!({
+            "title": "Leieavtale – utvekslingsstudent",
+            "kind": "portal",
+            "required_loa": "substantial",
+            "signers": [{"eidas_id": SVEN}],
+        }),
+        &[("kontrakt.pdf", common::sample_pdf("Kontrakt", 1))],
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let job: serde_json::Value = resp.json().await.unwrap();
+    (
+        job["id"].as_str().unwrap().to_string(),
+        job["signers"][0]["signing_url"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    )
+}
+
+/// Browser: signing link → auto-post to the node → the node's auto-post back to our ACS.
+/// Returns the browser, the ACS response page and the SAMLResponse that was posted.
+async fn through_the_node(
+    g: &Gateway,
+    signing_url: &str,
+) -> (reqwest::Client, reqwest::Response, Vec<(String, String)>) {
+    let b = common::browser();
+    let page = b.get(signing_url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let (action, fields) = first_form(&html);
+    assert_eq!(action, g.idp.url("/sso/post"), "{html}");
+    let at_node = b.post(&action).form(&fields).send().await.unwrap();
+    let status = at_node.status();
+    let html = at_node.text().await.unwrap();
+    assert_eq!(status, 200, "the node refused our AuthnRequest: {html}");
+    let (acs, fields) = first_form(&html);
+    assert_eq!(acs, format!("{}/saml/acs", g.server.base));
+    let back = b.post(&acs).form(&fields).send().await.unwrap();
+    (b, back, fields)
+}
+
+#[tokio::test]
+async fn e2e_foreign_student_signs_through_the_eidas_node() {
+    let g = gateway().await;
+    let (id, url) = eidas_job(&g).await;
+    let (b, page, posted) = through_the_node(&g, &url).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let action =
+        common::form_action(&html, "/sign").unwrap_or_else(|| panic!("no sign form: {html}"));
+    let csrf = common::input_value(&html, "csrf").expect("csrf");
+    let done = b
+        .post(format!("{}{action}", g.server.base))
+        .form(&[("csrf", csrf.as_str()), ("lang", "en")])
+        .send()
+        .await
+        .unwrap();
+    let status = done.status();
+    let body = done.text().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Thank you, you have signed"), "{body}");
+    let job = common::wait_for_job(&g.server, &g.key, &id, |j| j["status"] == "completed").await;
+    assert_eq!(job["signers"][0]["status"], "signed");
+
+    // The same SAMLResponse posted again (a replay) is refused.
+    let replay = common::browser()
+        .post(format!("{}/saml/acs", g.server.base))
+        .form(&posted)
+        .send()
+        .await
+        .unwrap();
+    let status = replay.status();
+    let body = replay.text().await.unwrap();
+    assert_eq!(status, 403, "replay: {body}");
+    assert!(
+        body.contains("The login could not be accepted")
+            || body.contains("Innloggingen kunne ikke godtas"),
+        "replay: {body}"
+    );
+}
+
+#[tokio::test]
+async fn e2e_a_different_person_is_refused() {
+    let g = gateway().await;
+    g.idp.control(&[("person", "SE/NO/198512249999")]).await;
+    let (id, url) = eidas_job(&g).await;
+    let (_, page, _) = through_the_node(&g, &url).await;
+    let status = page.status();
+    let html = page.text().await.unwrap();
+    assert_eq!(status, 403, "{html}");
+    assert!(
+        html.contains("someone other than the designated signer"),
+        "{html}"
+    );
+    let job = common::wait_for_job(&g.server, &g.key, &id, |_| true).await;
+    assert_eq!(job["signers"][0]["status"], "waiting");
 }
