@@ -150,8 +150,8 @@ pub struct DevIdpConfig {
     pub enabled: bool,
 }
 
-/// ID-porten as an OpenID Connect provider (`[idporten]`).
-#[derive(Debug, Clone, Deserialize)]
+/// ID-porten as an OpenID Connect provider (`[idporten]`). `Debug` never shows the secret.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdportenConfig {
     /// `https://test.idporten.no` or `https://idporten.no`; discovery reads
@@ -182,6 +182,26 @@ pub struct IdportenConfig {
     /// HTTP timeout for discovery, JWKS, PAR and token calls.
     #[serde(default = "default_idp_timeout", with = "humantime_serde")]
     pub timeout: Duration,
+}
+
+impl std::fmt::Debug for IdportenConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdportenConfig")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("client_key_file", &self.client_key_file)
+            .field("client_key_id", &self.client_key_id)
+            .field("use_par", &self.use_par)
+            .field("eidas_login", &self.eidas_login)
+            .field("clock_skew", &self.clock_skew)
+            .field("scopes", &self.scopes)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// An eIDAS node as a SAML 2.0 identity provider (`[eidas]`).
@@ -455,6 +475,27 @@ mod tests {
             unsafe { std::env::remove_var(k) };
         }
         r
+    }
+
+    #[test]
+    fn idporten_secret_never_in_debug() {
+        let c = load(&[
+            ("IDPORTEN__ISSUER", "https://test.idporten.no"),
+            ("IDPORTEN__CLIENT_ID", "abc"),
+            ("IDPORTEN__CLIENT_SECRET", "s3cr3t-value"),
+        ])
+        .unwrap();
+        let dbg = format!("{c:?}");
+        assert!(dbg.contains("test.idporten.no"), "{dbg}");
+        assert!(!dbg.contains("s3cr3t-value"), "{dbg}");
+        // Exactly one client authentication method.
+        assert!(
+            load(&[
+                ("IDPORTEN__ISSUER", "https://test.idporten.no"),
+                ("IDPORTEN__CLIENT_ID", "abc"),
+            ])
+            .is_err()
+        );
     }
 
     #[test]
