@@ -78,6 +78,21 @@ pub fn load_seal_key(cfg: &Config) -> Result<SealKey> {
     }
 }
 
+/// The development time-stamping unit (profile `dev` with `tsa.dev_unit`), keyed from the
+/// development PKI; `None` otherwise.
+pub fn load_tsa_unit(cfg: &Config) -> Result<Option<crate::sealing::tsa::TsaUnit>> {
+    if !cfg.tsa.dev_unit || cfg.profile != Profile::Dev {
+        return Ok(None);
+    }
+    let paths = ensure_dev_pki(&cfg.keys.dir).context("creating development keys")?;
+    let key = SealKey::from_files(&paths.tsa_key, &paths.tsa_chain)
+        .context("loading the development time-stamping key")?;
+    Ok(Some(crate::sealing::tsa::TsaUnit::new(
+        key,
+        crate::sealing::tsa::DEV_POLICY,
+    )))
+}
+
 fn secret_path(cfg: &Config) -> PathBuf {
     cfg.server
         .session_secret_file
@@ -217,6 +232,7 @@ pub async fn build(cfg: Config) -> Result<Services> {
         crate::validation::revocation::HttpFetcher::new().context("revocation fetcher")?,
     ));
     let identity = identity_providers(&cfg).await?;
+    let tsa_unit = load_tsa_unit(&cfg)?.map(Arc::new);
     let state = AppState(Arc::new(Inner {
         cookie_key: Key::from(&cookie_secret),
         code_key: hmac::Key::new(hmac::HMAC_SHA256, &derive(&secret, "signgate/dev-idp")),
@@ -226,6 +242,7 @@ pub async fn build(cfg: Config) -> Result<Services> {
         trust: std::sync::RwLock::new(None),
         validator: Arc::new(validator),
         identity,
+        tsa_unit,
     }));
     Ok(Services { state, seal_key })
 }

@@ -170,7 +170,7 @@ enum OrgCommand {
 enum KeysCommand {
     /// Print the seal certificate chain as PEM (leaf first, root last).
     Chain {
-        /// The timestamping unit's chain instead (arrives with the sealing pipeline issue).
+        /// The development time-stamping unit's chain instead (dev profile).
         #[arg(long)]
         tsa: bool,
     },
@@ -309,7 +309,14 @@ async fn run(cmd: Command, mut cfg: Config) -> Result<()> {
             command: KeysCommand::Chain { tsa },
         } => {
             if tsa {
-                bail!("no timestamping unit is configured yet");
+                let Some(unit) = app::load_tsa_unit(&cfg)? else {
+                    bail!(
+                        "no development time-stamping unit (profile dev with tsa.dev_unit = true); \
+                         external TSAs are configured under [tsa] urls"
+                    );
+                };
+                print!("{}", unit.chain_pem());
+                return Ok(());
             }
             let key = app::load_seal_key(&cfg)?;
             print!("{}", key.chain_pem());

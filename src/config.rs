@@ -46,6 +46,7 @@ pub struct Config {
     pub notify: NotifyConfig,
     pub trust: TrustConfig,
     pub dev_idp: DevIdpConfig,
+    pub tsa: TsaConfig,
     /// ID-porten (OIDC). Configured when `idporten.issuer` is set.
     #[serde(default)]
     pub idporten: Option<IdportenConfig>,
@@ -142,6 +143,27 @@ pub struct NotifyConfig {
     #[serde(with = "humantime_serde")]
     pub webhook_poll_interval: Duration,
     pub allow_private_destinations: Option<bool>,
+}
+
+/// Time-stamping (`[tsa]`): the RFC 3161 authorities the sealing pipeline asks, and the
+/// development time-stamping unit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TsaConfig {
+    /// TSA URLs, asked in this order (failover).
+    #[serde(default)]
+    pub urls: Vec<String>,
+    /// PEM file of the roots the TSA certificates must chain to.
+    #[serde(default)]
+    pub roots_file: Option<PathBuf>,
+    /// TSA policy OID to request (`reqPolicy`); unset: the TSA's default.
+    #[serde(default)]
+    pub policy: Option<String>,
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Serve the development time-stamping unit at `POST /tsa` (key from the development
+    /// PKI). Refused in production.
+    pub dev_unit: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -367,6 +389,13 @@ impl Config {
                 ));
             }
         }
+        if let Some(p) = &self.tsa.policy
+            && p.parse::<const_oid::ObjectIdentifier>().is_err()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "tsa.policy {p:?} is not an OID"
+            )));
+        }
         if self.profile == Profile::Production {
             if let Some(op) = &self.idporten
                 && url_scheme(&op.issuer) != Some("https")
@@ -409,6 +438,12 @@ impl Config {
             if public != "https" {
                 return Err(ConfigError::Production(
                     "server.public_url must be https".into(),
+                ));
+            }
+            if self.tsa.dev_unit {
+                return Err(ConfigError::Production(
+                    "the development time-stamping unit is enabled (set tsa.dev_unit = false)"
+                        .into(),
                 ));
             }
         }
@@ -475,6 +510,23 @@ mod tests {
             unsafe { std::env::remove_var(k) };
         }
         r
+    }
+
+    #[test]
+    fn production_refuses_the_development_tsa() {
+        let e = load(&[
+            ("PROFILE", "production"),
+            ("DEV_IDP__ENABLED", "false"),
+            ("TSA__DEV_UNIT", "true"),
+            ("KEYS__SEAL_KEY_FILE", "/k"),
+            ("KEYS__SEAL_CHAIN_FILE", "/c"),
+            ("SERVER__SESSION_SECRET_FILE", "/s"),
+            ("SERVER__PUBLIC_URL", "https://sign.example"),
+        ])
+        .unwrap_err();
+        assert!(e.to_string().contains("time-stamping"), "{e}");
+        assert!(load(&[("TSA__POLICY", "not-an-oid")]).is_err());
+        assert!(load(&[("TSA__POLICY", "1.3.6.1.4.1.32473.1")]).is_ok());
     }
 
     #[test]

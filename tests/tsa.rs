@@ -1,7 +1,11 @@
 //! RFC 3161 against OpenSSL, both ways: `openssl ts -verify` accepts the development
 //! time-stamping unit's replies to `openssl ts -query` requests, and our client's reply check
 //! accepts what `openssl ts -reply` (a TSA we did not write) answers to our requests — and
-//! refuses it for another nonce, another imprint or an untrusted TSA.
+//! refuses it for another nonce, another imprint or an untrusted TSA; and the gateway's
+//! `POST /tsa` (the development unit) answers OpenSSL and our client, which fails over from a
+//! dead TSA to a live one.
+
+mod common;
 
 use std::path::Path;
 use std::process::Command;
@@ -9,7 +13,7 @@ use std::time::Duration;
 
 use signgate::sealing::keys::{SealKey, ensure_dev_pki};
 use signgate::sealing::tsa::{
-    DEV_POLICY, Expectation, TsaError, TsaUnit, fresh_nonce, request, verify_reply,
+    DEV_POLICY, Expectation, TsaClient, TsaError, TsaUnit, fresh_nonce, request, verify_reply,
 };
 use signgate::validation::crypto::DigestAlg;
 use time::OffsetDateTime;
@@ -292,6 +296,111 @@ fn our_client_checks_openssl_replies() {
     );
     assert!(
         matches!(e, Err(TsaError::Refused { status: 2, .. })),
+        "{e:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_gateway_serves_the_development_unit_and_the_client_fails_over() {
+    common::install_crypto();
+    let server = common::Server::start(common::Db::Sqlite, &[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+
+    // `keys chain --tsa`: the unit's certificate first, the development root last.
+    let out = server.cli(&["keys", "chain", "--tsa"]);
+    assert!(out.status.success(), "{out:?}");
+    let chain = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(chain.matches("BEGIN CERTIFICATE").count(), 2, "{chain}");
+    std::fs::write(d.join("tsa-chain.pem"), &chain).unwrap();
+
+    // OpenSSL's request over HTTP, OpenSSL's verification of the reply.
+    std::fs::write(d.join("data.bin"), b"sealed document bytes").unwrap();
+    openssl(
+        d,
+        &[
+            "ts", "-query", "-data", "data.bin", "-sha256", "-cert", "-out", "q.tsq",
+        ],
+    );
+    let http = reqwest::Client::new();
+    let resp = http
+        .post(format!("{}/tsa", server.base))
+        .header("content-type", "application/timestamp-query")
+        .body(std::fs::read(d.join("q.tsq")).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["content-type"].to_str().unwrap(),
+        "application/timestamp-reply"
+    );
+    std::fs::write(d.join("r.tsr"), resp.bytes().await.unwrap()).unwrap();
+    let root = server.root_ca_pem();
+    let out = openssl(
+        d,
+        &[
+            "ts",
+            "-verify",
+            "-queryfile",
+            "q.tsq",
+            "-in",
+            "r.tsr",
+            "-CAfile",
+            root.to_str().unwrap(),
+        ],
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Verification: OK"));
+
+    // Wrong media type: refused before the unit sees it.
+    let wrong = http
+        .post(format!("{}/tsa", server.base))
+        .header("content-type", "application/octet-stream")
+        .body(std::fs::read(d.join("q.tsq")).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 415);
+
+    // Our client: a dead TSA first (a closed loopback port), then the gateway's unit.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/tsa", l.local_addr().unwrap())
+    };
+    let roots = pem_roots(&root);
+    let client = TsaClient::new(
+        vec![dead.clone(), format!("{}/tsa", server.base)],
+        Some(DEV_POLICY),
+        roots.clone(),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let imprint = DigestAlg::Sha256.digest(b"signature value");
+    let token = client
+        .timestamp(DigestAlg::Sha256, &imprint)
+        .await
+        .expect("the second TSA answers");
+    let (_, tst) = signgate::validation::tsp::parse_token(&token).unwrap();
+    assert_eq!(tst.imprint, imprint);
+    // Only dead TSAs, or a live one we do not trust: every attempt fails, each with its reason.
+    let only_dead = TsaClient::new(vec![dead], None, roots, Duration::from_secs(5)).unwrap();
+    let e = only_dead.timestamp(DigestAlg::Sha256, &imprint).await;
+    assert!(
+        matches!(&e, Err(TsaError::AllFailed(v)) if v.len() == 1),
+        "{e:?}"
+    );
+    let keys = tempfile::tempdir().unwrap();
+    let other = ensure_dev_pki(keys.path()).unwrap();
+    let untrusting = TsaClient::new(
+        vec![format!("{}/tsa", server.base)],
+        None,
+        pem_roots(&other.root_cert),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let e = untrusting.timestamp(DigestAlg::Sha256, &imprint).await;
+    assert!(
+        matches!(&e, Err(TsaError::AllFailed(v)) if matches!(v[0], TsaError::Untrusted { .. })),
         "{e:?}"
     );
 }

@@ -9,6 +9,7 @@ pub mod ceremony;
 pub mod errors;
 pub mod i18n;
 pub mod tls;
+pub mod tsa;
 pub mod validation;
 
 use std::sync::Arc;
@@ -115,6 +116,8 @@ pub struct Inner {
     pub validator: Arc<crate::validation::Validator>,
     /// The signers' identity providers.
     pub identity: crate::identity::Providers,
+    /// The development time-stamping unit served at `POST /tsa` (dev only).
+    pub tsa_unit: Option<Arc<crate::sealing::tsa::TsaUnit>>,
 }
 
 impl Inner {
@@ -212,6 +215,7 @@ pub fn router(state: AppState) -> axum::Router {
         .merge(api::router(&state))
         .merge(validation::router())
         .merge(ceremony::router(&state))
+        .merge(tsa::router(&state))
         .fallback(errors::not_found)
         .with_state(state)
         .layer(SetResponseHeaderLayer::if_not_present(
