@@ -647,12 +647,11 @@ fn id_index<'a, 'i>(doc: &'a Document<'i>) -> Result<HashMap<&'a str, Node<'a, '
     Ok(map)
 }
 
-fn resolve_reference<'a, 'i>(
-    r: Node<'a, 'i>,
-    doc: &'a Document<'i>,
-    sig: Node<'a, 'i>,
-    ids: &HashMap<&'a str, Node<'a, 'i>>,
-) -> Result<Reference<'a, 'i>, DsigError> {
+/// A `ds:Reference`'s URI, DigestMethod algorithm, DigestValue and transforms, in the
+/// schema's order with nothing after the DigestValue.
+fn reference_parts<'a>(
+    r: Node<'a, '_>,
+) -> Result<(&'a str, &'a str, Vec<u8>, Transforms<'a>), DsigError> {
     let uri = r
         .attribute("URI")
         .ok_or_else(|| DsigError::PartialReference("Reference without URI".into()))?;
@@ -666,7 +665,21 @@ fn resolve_reference<'a, 'i>(
     if it.next().is_some() {
         return Err(malformed("unexpected element after ds:DigestValue"));
     }
-    let transforms = parse_transforms(transforms)?;
+    Ok((
+        uri,
+        digest_method,
+        digest_value,
+        parse_transforms(transforms)?,
+    ))
+}
+
+fn resolve_reference<'a, 'i>(
+    r: Node<'a, 'i>,
+    doc: &'a Document<'i>,
+    sig: Node<'a, 'i>,
+    ids: &HashMap<&'a str, Node<'a, 'i>>,
+) -> Result<Reference<'a, 'i>, DsigError> {
+    let (uri, digest_method, digest_value, transforms) = reference_parts(r)?;
 
     let root = doc.root_element();
     let target = if uri.is_empty() {
@@ -999,25 +1012,12 @@ pub fn verify_element<'a, 'i>(
             "SignedInfo must hold exactly one Reference".into(),
         ));
     }
-    let uri = reference
-        .attribute("URI")
-        .ok_or_else(|| DsigError::PartialReference("Reference without URI".into()))?;
+    let (uri, digest_method, digest_value, transforms) = reference_parts(reference)?;
     if uri.strip_prefix('#') != Some(elem_id) {
         return Err(DsigError::PartialReference(format!(
             "Reference URI {uri:?} is not #{elem_id}"
         )));
     }
-    let mut rit = element_children(reference).peekable();
-    let transforms = match rit.peek() {
-        Some(n) if is_ds(n, "Transforms") => rit.next(),
-        _ => None,
-    };
-    let digest_method = algorithm_attr(expect_ds(&mut rit, "DigestMethod", "Reference")?)?;
-    let digest_value = b64_decode(&text_of(expect_ds(&mut rit, "DigestValue", "Reference")?)?)?;
-    if rit.next().is_some() {
-        return Err(malformed("unexpected element after ds:DigestValue"));
-    }
-    let transforms = parse_transforms(transforms)?;
     if !transforms.enveloped {
         return Err(DsigError::PartialReference(
             "reference lacks the enveloped-signature transform".into(),
