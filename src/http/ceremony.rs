@@ -238,6 +238,18 @@ async fn read_session(
     })
 }
 
+/// The login in progress in this browser (if it has not run out) and the language to
+/// answer in: the login's, else the browser's.
+fn login_in_progress(
+    jar: &PrivateCookieJar,
+    headers: &HeaderMap,
+    now: OffsetDateTime,
+) -> (Option<LoginCookie>, Lang) {
+    let login = read_login(jar, now);
+    let lang = Lang::choose(login.as_ref().map(|l| l.lang.as_str()), headers);
+    (login, lang)
+}
+
 /// The login in progress in this browser, if it has not run out.
 fn read_login(jar: &PrivateCookieJar, now: OffsetDateTime) -> Option<LoginCookie> {
     jar.get(LOGIN_COOKIE)
@@ -892,9 +904,8 @@ async fn dev_callback(
     jar: PrivateCookieJar,
 ) -> Response {
     let now = OffsetDateTime::now_utc();
-    let login = read_login(&jar, now).filter(|l| matches!(l.pending, Pending::Dev));
-    let lang = Lang::choose(login.as_ref().map(|l| l.lang.as_str()), &headers);
-    let Some(login) = login else {
+    let (login, lang) = login_in_progress(&jar, &headers, now);
+    let Some(login) = login.filter(|l| matches!(l.pending, Pending::Dev)) else {
         return login_failed(lang, UserReason::Expired);
     };
     let code = open_code(&state.code_key, &q.code)
@@ -916,8 +927,7 @@ async fn oidc_callback(
     jar: PrivateCookieJar,
 ) -> Response {
     let now = OffsetDateTime::now_utc();
-    let login = read_login(&jar, now);
-    let lang = Lang::choose(login.as_ref().map(|l| l.lang.as_str()), &headers);
+    let (login, lang) = login_in_progress(&jar, &headers, now);
     let (Some(login), Some(op)) = (login, state.identity.oidc.as_ref()) else {
         return login_failed(lang, UserReason::Expired);
     };
@@ -1033,8 +1043,7 @@ async fn saml_complete(
     jar: PrivateCookieJar,
 ) -> Response {
     let now = OffsetDateTime::now_utc();
-    let login = read_login(&jar, now);
-    let lang = Lang::choose(login.as_ref().map(|l| l.lang.as_str()), &headers);
+    let (login, lang) = login_in_progress(&jar, &headers, now);
     let Some(login) = login else {
         return login_failed(lang, UserReason::Expired);
     };

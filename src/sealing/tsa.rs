@@ -23,6 +23,7 @@ use x509_tsp::{Accuracy, MessageImprint, TimeStampReq, TspVersion, TstInfo};
 use crate::sealing::cms::build_signed_data;
 use crate::sealing::keys::SealKey;
 use crate::validation::chain::{self, CertCheckInput, TrustSources, Usage};
+use crate::validation::cms::tlv;
 use crate::validation::crypto::DigestAlg;
 use crate::validation::evidence::{Check, TimestampKind};
 use crate::validation::policy::Policy;
@@ -159,7 +160,7 @@ pub fn verify_reply(
     let nonce_ok = tst
         .nonce
         .as_deref()
-        .is_some_and(|n| n == strip_zeros(want.nonce));
+        .is_some_and(|n| n == tlv::strip_zeros(want.nonce));
     if !nonce_ok {
         return Err(TsaError::NonceMismatch {
             url: url.to_string(),
@@ -245,14 +246,9 @@ pub fn verify_reply(
     Ok(token)
 }
 
-fn strip_zeros(b: &[u8]) -> &[u8] {
-    let i = b.iter().position(|&x| x != 0).unwrap_or(b.len());
-    &b[i..]
-}
-
 /// `TimeStampResp` → (PKIStatus, status text, token `ContentInfo` bytes).
 fn read_reply(reply: &[u8]) -> Result<(u64, String, Option<Vec<u8>>), String> {
-    use crate::validation::cms::tlv::{self, tag};
+    use crate::validation::cms::tlv::tag;
     let top = tlv::read_top(reply)
         .and_then(|t| t.expect(tag::SEQUENCE, "TimeStampResp"))
         .map_err(|e| e.0)?;
@@ -485,17 +481,7 @@ fn rejection(f: Failure) -> Vec<u8> {
 fn der_sequence(parts: &[&[u8]]) -> Vec<u8> {
     let len: usize = parts.iter().map(|p| p.len()).sum();
     let mut out = vec![0x30];
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes
-            .iter()
-            .position(|&b| b != 0)
-            .unwrap_or(bytes.len() - 1);
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
+    tlv::push_len(&mut out, len);
     for p in parts {
         out.extend_from_slice(p);
     }
