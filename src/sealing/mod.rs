@@ -11,6 +11,7 @@
 
 pub mod cms;
 pub mod keys;
+pub mod ltv;
 pub mod pades;
 pub mod page;
 pub mod pdf;

@@ -274,6 +274,43 @@ fn read_reply(reply: &[u8]) -> Result<(u64, String, Option<Vec<u8>>), String> {
     Ok((status, text, token))
 }
 
+/// Something that returns a verified RFC 3161 token (`ContentInfo` DER, `certReq` honoured,
+/// so the token carries the TSA certificate) over a message imprint. The sealing builders ask
+/// it for signature, document and archive timestamps; [`TsaClient`] asks configured TSAs over
+/// HTTP, [`TsaUnit`] answers in-process (development profile, benchmarks).
+pub trait Timestamper: Send + Sync {
+    /// A token over `imprint`, a digest computed with `alg`.
+    fn timestamp<'a>(
+        &'a self,
+        alg: DigestAlg,
+        imprint: &'a [u8],
+    ) -> futures::future::BoxFuture<'a, Result<Vec<u8>, TsaError>>;
+}
+
+impl Timestamper for TsaClient {
+    fn timestamp<'a>(
+        &'a self,
+        alg: DigestAlg,
+        imprint: &'a [u8],
+    ) -> futures::future::BoxFuture<'a, Result<Vec<u8>, TsaError>> {
+        Box::pin(TsaClient::timestamp(self, alg, imprint))
+    }
+}
+
+impl Timestamper for TsaUnit {
+    fn timestamp<'a>(
+        &'a self,
+        alg: DigestAlg,
+        imprint: &'a [u8],
+    ) -> futures::future::BoxFuture<'a, Result<Vec<u8>, TsaError>> {
+        Box::pin(std::future::ready(self.stamp(
+            alg,
+            imprint,
+            OffsetDateTime::now_utc(),
+        )))
+    }
+}
+
 /// An RFC 3161 client over HTTP with failover across TSAs in the configured order.
 pub struct TsaClient {
     urls: Vec<String>,
@@ -393,6 +430,34 @@ impl TsaUnit {
     /// The unit's certificate chain (leaf first).
     pub fn chain_pem(&self) -> String {
         self.key.chain_pem()
+    }
+
+    /// An in-process token over `imprint` (no HTTP, no nonce round trip): what
+    /// [`Timestamper`] gives for the unit. The request goes through the same checks as one
+    /// that arrived over HTTP.
+    pub fn stamp(
+        &self,
+        alg: DigestAlg,
+        imprint: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Vec<u8>, TsaError> {
+        let url = "in-process TSU";
+        let req = request(alg, imprint, &fresh_nonce(), Some(self.policy)).map_err(|e| {
+            TsaError::Malformed {
+                url: url.into(),
+                reason: e.to_string(),
+            }
+        })?;
+        self.token(&req, now).map_err(|f| TsaError::Refused {
+            url: url.into(),
+            status: 2,
+            text: format!(": {f:?}"),
+        })
+    }
+
+    /// The unit's certificate chain (DER, leaf first).
+    pub fn chain_der(&self) -> &[Vec<u8>] {
+        self.key.chain_der()
     }
 
     /// Answers a DER `TimeStampReq` with a DER `TimeStampResp` (a rejection for bad requests).
