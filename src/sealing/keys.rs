@@ -279,10 +279,54 @@ impl SealKey {
         }
     }
 
+    /// The XML-DSig `SignatureMethod` URI of [`Self::sign_xmldsig`].
+    pub fn xml_signature_method(&self) -> &'static str {
+        match self.algorithm {
+            KeyAlgorithm::Rsa { .. } => crate::trust::xmlsign::RSA_SHA256,
+            KeyAlgorithm::EcdsaP256 => crate::trust::xmlsign::ECDSA_SHA256,
+        }
+    }
+
+    /// Signs `data` (canonical `SignedInfo`) for XML-DSig: the same signature as
+    /// [`Self::sign`], with ECDSA values re-encoded from DER to the fixed-width `r || s` that
+    /// XML-DSig (RFC 4051 §3.3) wants.
+    pub fn sign_xmldsig(&self, data: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let sig = self.sign(data)?;
+        match self.algorithm {
+            KeyAlgorithm::Rsa { .. } => Ok(sig),
+            KeyAlgorithm::EcdsaP256 => ecdsa_der_to_fixed(&sig, 32).ok_or(KeyError::SignFailed),
+        }
+    }
+
     /// The common name of the leaf certificate's subject, if it has one.
     pub fn subject_common_name(&self) -> Option<String> {
         common_name(self.leaf())
     }
+}
+
+/// `Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }` → `r || s`, each left-padded to
+/// `width` bytes. `None` when the input is not such a value or a number is too wide.
+pub fn ecdsa_der_to_fixed(der_sig: &[u8], width: usize) -> Option<Vec<u8>> {
+    use crate::validation::cms::tlv::{self, tag};
+    let top = tlv::read_top(der_sig)
+        .ok()?
+        .expect(tag::SEQUENCE, "Ecdsa-Sig-Value")
+        .ok()?;
+    let mut r = top.reader();
+    let mut out = Vec::with_capacity(2 * width);
+    for name in ["r", "s"] {
+        let int = r.required(name).ok()?.expect(tag::INTEGER, name).ok()?;
+        let digits = tlv::strip_zeros(int.body);
+        if digits.len() > width {
+            return None;
+        }
+        out.extend(std::iter::repeat_n(0u8, width - digits.len()));
+        out.extend_from_slice(digits);
+    }
+    if r.next().ok()?.is_some() {
+        return None;
+    }
+    Some(out)
 }
 
 fn common_name(cert: &Certificate) -> Option<String> {
@@ -604,6 +648,22 @@ fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), KeyError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ecdsa_signatures_re_encode_to_fixed_width() {
+        // r = 0x00ff.. (leading zero for the sign), s = 0x01 (short): padded to 32 bytes each.
+        let mut der_sig = vec![0x30, 0x26, 0x02, 0x21, 0x00];
+        der_sig.extend([0xffu8; 32]);
+        der_sig.extend([0x02, 0x01, 0x01]);
+        let fixed = ecdsa_der_to_fixed(&der_sig, 32).unwrap();
+        assert_eq!(fixed.len(), 64);
+        assert_eq!(&fixed[..32], &[0xffu8; 32]);
+        assert_eq!(fixed[63], 1);
+        assert!(fixed[32..63].iter().all(|b| *b == 0));
+        assert_eq!(ecdsa_der_to_fixed(&der_sig, 31), None);
+        assert_eq!(ecdsa_der_to_fixed(b"\x30\x00", 32), None);
+        assert_eq!(ecdsa_der_to_fixed(b"garbage", 32), None);
+    }
+
     use super::*;
 
     #[test]
