@@ -771,3 +771,42 @@ pub async fn serve(cfg: Config) -> Result<()> {
     }
     Ok(())
 }
+
+/// `signgate tsa serve`: the development time-stamping unit on its own, at `POST /` and
+/// `POST /tsa`, for tools and other services that want a local RFC 3161 TSA. Refused outside
+/// the `dev` profile, like the in-process unit.
+pub async fn serve_tsa(cfg: Config, listen: std::net::SocketAddr) -> Result<()> {
+    if cfg.profile != Profile::Dev {
+        bail!(
+            "the development time-stamping unit refuses to run in the {:?} profile",
+            cfg.profile
+        );
+    }
+    let mut cfg = cfg;
+    cfg.tsa.dev_unit = true;
+    let unit = Arc::new(load_tsa_unit(&cfg)?.context("no development time-stamping unit")?);
+    async fn answer(
+        axum::extract::State(unit): axum::extract::State<Arc<crate::sealing::tsa::TsaUnit>>,
+        headers: axum::http::HeaderMap,
+        body: Bytes,
+    ) -> axum::response::Response {
+        http::tsa::answer(&unit, &headers, &body).await
+    }
+    let app = axum::Router::new()
+        .route("/", axum::routing::post(answer))
+        .route("/tsa", axum::routing::post(answer))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::sealing::tsa::MAX_REQUEST,
+        ))
+        .with_state(unit);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "development time-stamping unit listening");
+    println!("signgate tsa listening on http://{addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
