@@ -212,6 +212,12 @@ pub struct SealKey {
     rng: SystemRandom,
 }
 
+// Sealing workers share one key across threads and call `sign` from `spawn_blocking`.
+const _: () = {
+    const fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<SealKey>();
+};
+
 impl fmt::Debug for SealKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let backend = match &self.backend {
