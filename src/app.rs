@@ -22,7 +22,7 @@ use crate::http::{self, AppState, Inner, Metrics};
 use crate::identity::VerifiedIdentity;
 use crate::jobs::model::Limits;
 use crate::jobs::service::{JobError, JobService};
-use crate::sealing::keys::{SealKey, ensure_dev_pki};
+use crate::sealing::keys::{DevPkiPaths, RsaPadding, SealKey, ensure_dev_pki};
 use crate::sealing::pades::{SealDocument, SealInput, SealSigner, seal};
 
 /// Sets up logging: text on a terminal in dev, JSON in production.
@@ -63,30 +63,47 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// The seal key: configured files, or (dev only) the generated development PKI.
+/// The development PKI under `keys.dir`, its leaves without a CRL distribution point.
+fn dev_pki(cfg: &Config) -> Result<DevPkiPaths> {
+    ensure_dev_pki(&cfg.keys.dir, None).context("creating development keys")
+}
+
+/// The seal key: a configured PKCS#11 token key or file, or (dev only) the generated
+/// development PKI.
 pub fn load_seal_key(cfg: &Config) -> Result<SealKey> {
-    match (&cfg.keys.seal_key_file, &cfg.keys.seal_chain_file) {
-        (Some(k), Some(c)) => {
-            SealKey::from_files(k, c).with_context(|| format!("loading seal key {}", k.display()))
-        }
+    let k = &cfg.keys;
+    match (&k.seal_pkcs11, &k.seal_key_file, &k.seal_chain_file) {
+        (Some(p), _, Some(c)) => SealKey::from_pkcs11(p, c, k.seal_rsa_padding)
+            .with_context(|| format!("opening the seal key on PKCS#11 token {:?}", p.token_label)),
+        (None, Some(f), Some(c)) => SealKey::from_files_with(f, c, k.seal_rsa_padding)
+            .with_context(|| format!("loading seal key {}", f.display())),
         _ if cfg.profile == Profile::Dev => {
-            let paths = ensure_dev_pki(&cfg.keys.dir).context("creating development keys")?;
-            SealKey::from_files(&paths.seal_key, &paths.seal_chain)
+            let paths = dev_pki(cfg)?;
+            SealKey::from_files_with(&paths.seal_key, &paths.seal_chain, k.seal_rsa_padding)
                 .context("loading development seal key")
         }
         _ => bail!("no seal key configured"),
     }
 }
 
-/// The development time-stamping unit (profile `dev` with `tsa.dev_unit`), keyed from the
-/// development PKI; `None` otherwise.
+/// The development time-stamping unit (profile `dev` with `tsa.dev_unit`), keyed from
+/// `keys.tsa_pkcs11` / `keys.tsa_key_file` or else the development PKI; `None` otherwise.
 pub fn load_tsa_unit(cfg: &Config) -> Result<Option<crate::sealing::tsa::TsaUnit>> {
     if !cfg.tsa.dev_unit || cfg.profile != Profile::Dev {
         return Ok(None);
     }
-    let paths = ensure_dev_pki(&cfg.keys.dir).context("creating development keys")?;
-    let key = SealKey::from_files(&paths.tsa_key, &paths.tsa_chain)
-        .context("loading the development time-stamping key")?;
+    let k = &cfg.keys;
+    let key = match (&k.tsa_pkcs11, &k.tsa_key_file, &k.tsa_chain_file) {
+        (Some(p), _, Some(c)) => SealKey::from_pkcs11(p, c, RsaPadding::Pkcs1)
+            .with_context(|| format!("opening the TSA key on PKCS#11 token {:?}", p.token_label))?,
+        (None, Some(f), Some(c)) => SealKey::from_files(f, c)
+            .with_context(|| format!("loading the time-stamping key {}", f.display()))?,
+        _ => {
+            let paths = dev_pki(cfg)?;
+            SealKey::from_files(&paths.tsa_key, &paths.tsa_chain)
+                .context("loading the development time-stamping key")?
+        }
+    };
     Ok(Some(crate::sealing::tsa::TsaUnit::new(
         key,
         crate::sealing::tsa::DEV_POLICY,

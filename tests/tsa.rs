@@ -42,7 +42,7 @@ fn pem_roots(path: &Path) -> Vec<Vec<u8>> {
 fn openssl_verifies_our_unit_s_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let pki = ensure_dev_pki(&d.join("keys")).unwrap();
+    let pki = ensure_dev_pki(&d.join("keys"), None).unwrap();
     let unit = TsaUnit::new(
         SealKey::from_files(&pki.tsa_key, &pki.tsa_chain).unwrap(),
         DEV_POLICY,
@@ -248,7 +248,7 @@ fn our_client_checks_openssl_replies() {
     assert!(matches!(e, Err(TsaError::PolicyMismatch { .. })), "{e:?}");
     // Trusting another root: the same reply is untrusted.
     let keys = tempfile::tempdir().unwrap();
-    let pki = ensure_dev_pki(keys.path()).unwrap();
+    let pki = ensure_dev_pki(keys.path(), None).unwrap();
     let e = verify_reply(
         "openssl",
         &reply,
@@ -390,7 +390,7 @@ async fn the_gateway_serves_the_development_unit_and_the_client_fails_over() {
         "{e:?}"
     );
     let keys = tempfile::tempdir().unwrap();
-    let other = ensure_dev_pki(keys.path()).unwrap();
+    let other = ensure_dev_pki(keys.path(), None).unwrap();
     let untrusting = TsaClient::new(
         vec![format!("{}/tsa", server.base)],
         None,

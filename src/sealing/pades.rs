@@ -92,7 +92,8 @@ pub fn seal(input: &SealInput, key: &SealKey) -> Result<Vec<u8>, SealError> {
     let (body, sig_id) = assemble(input, &digests)?;
     let mut prepared = place_signature_dictionary(body, sig_id, input, key)?;
 
-    let mut ctx = digest::Context::new(&digest::SHA256);
+    // The CMS digest algorithm is the seal key's (SHA-384 for ECDSA P-384).
+    let mut ctx = key.digest_algorithm().hasher();
     ctx.update(&prepared.bytes[..prepared.contents_start]);
     ctx.update(&prepared.bytes[prepared.contents_end..]);
     let content_digest = ctx.finish();
