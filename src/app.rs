@@ -282,7 +282,47 @@ async fn identity_providers(cfg: &Config) -> Result<crate::identity::Providers> 
 
 /// Seals one job that all signers have signed. The sealed PDF is written create-only, so two
 /// workers racing on one job (a lease that ran out) end with one and the same document.
-async fn seal_job(state: &AppState, key: &Arc<SealKey>, job_id: &str) -> Result<(), String> {
+/// Why one sealing attempt failed: worth retrying (storage, TSA, revocation sources), or not
+/// (the job's content cannot be sealed as it is).
+#[derive(Debug)]
+enum SealFailure {
+    Retry(String),
+    GiveUp(String),
+}
+
+impl SealFailure {
+    fn message(&self) -> &str {
+        match self {
+            SealFailure::Retry(m) | SealFailure::GiveUp(m) => m,
+        }
+    }
+}
+
+impl From<String> for SealFailure {
+    fn from(m: String) -> Self {
+        SealFailure::Retry(m)
+    }
+}
+
+impl From<&str> for SealFailure {
+    fn from(m: &str) -> Self {
+        SealFailure::Retry(m.to_string())
+    }
+}
+
+impl From<crate::sealing::SealError> for SealFailure {
+    fn from(e: crate::sealing::SealError) -> Self {
+        use crate::sealing::SealError as E;
+        match e {
+            E::Document { .. } | E::NoDocuments | E::Page(_) | E::SignatureTooLarge { .. } => {
+                SealFailure::GiveUp(e.to_string())
+            }
+            _ => SealFailure::Retry(e.to_string()),
+        }
+    }
+}
+
+async fn seal_job(state: &AppState, key: &Arc<SealKey>, job_id: &str) -> Result<(), SealFailure> {
     let jobs = &state.jobs;
     let (job, _) = jobs
         .store()
@@ -307,12 +347,12 @@ async fn seal_job(state: &AppState, key: &Arc<SealKey>, job_id: &str) -> Result<
                 .map_err(|e| e.to_string())?
                 .ok_or("organisation vanished")?;
             let mut documents = Vec::with_capacity(job.documents.len());
-            for d in &job.documents {
-                let bytes = jobs
-                    .blobs()
-                    .get(&d.blob_key)
-                    .await
-                    .map_err(|e| e.to_string())?;
+            for (i, d) in job.documents.iter().enumerate() {
+                // The sender reads this reason; the storage detail (paths) goes to the log only.
+                let bytes = jobs.blobs().get(&d.blob_key).await.map_err(|e| {
+                    tracing::warn!(job = %job_id, document = i + 1, error = %e, "cannot read a document to seal");
+                    format!("document {} could not be read from storage", i + 1)
+                })?;
                 documents.push(SealDocument {
                     title: d.title.clone(),
                     bytes: bytes.to_vec(),
@@ -324,7 +364,12 @@ async fn seal_job(state: &AppState, key: &Arc<SealKey>, job_id: &str) -> Result<
                     .identity_json
                     .as_deref()
                     .and_then(|j| serde_json::from_str(j).ok())
-                    .ok_or("a signer has no recorded identity")?;
+                    .ok_or_else(|| {
+                        SealFailure::GiveUp(format!(
+                            "signer {} has no recorded identity",
+                            s.position + 1
+                        ))
+                    })?;
                 signers.push(SealSigner {
                     name: ident.name.clone(),
                     identifier: ident.display_identifier(),
@@ -345,8 +390,7 @@ async fn seal_job(state: &AppState, key: &Arc<SealKey>, job_id: &str) -> Result<
             let key = key.clone();
             let pdf = tokio::task::spawn_blocking(move || seal(&input, &key))
                 .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| e.to_string())??;
             let pdf = Bytes::from(pdf);
             match jobs
                 .blobs()
@@ -359,7 +403,7 @@ async fn seal_job(state: &AppState, key: &Arc<SealKey>, job_id: &str) -> Result<
                     .get(&blob_key)
                     .await
                     .map_err(|e| e.to_string())?,
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(e.to_string().into()),
             }
         }
     };
@@ -378,7 +422,7 @@ async fn seal_job(state: &AppState, key: &Arc<SealKey>, job_id: &str) -> Result<
             tracing::info!(job = %job_id, reason = %r, "job already finished");
             Ok(())
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.to_string().into()),
     }
 }
 
@@ -397,18 +441,40 @@ async fn seal_worker(
         let now = OffsetDateTime::now_utc();
         match state.jobs.store().claim_seal(&owner, now, cfg.lease).await {
             Ok(Some((job_id, attempts))) => {
-                if let Err(e) = seal_job(&state, &key, &job_id).await {
+                if let Err(failure) = seal_job(&state, &key, &job_id).await {
                     state.metrics.seal_failures.inc();
-                    let backoff = 2i64.saturating_pow(attempts.clamp(0, 8) as u32).min(300);
-                    tracing::warn!(job = %job_id, attempts, error = %e, "sealing failed; will retry");
-                    let retry = OffsetDateTime::now_utc() + time::Duration::seconds(backoff);
-                    if let Err(e) = state
-                        .jobs
-                        .store()
-                        .seal_failed(&job_id, &owner, &e, retry)
-                        .await
-                    {
-                        tracing::error!(error = %e, "cannot record sealing failure");
+                    let exhausted = u32::try_from(attempts).unwrap_or(u32::MAX) >= cfg.max_attempts;
+                    match failure {
+                        SealFailure::Retry(e) if !exhausted => {
+                            let backoff = Duration::from_secs(2u64.saturating_pow(
+                                u32::try_from(attempts.clamp(1, 30)).unwrap_or(30),
+                            ))
+                            .min(cfg.max_backoff);
+                            tracing::warn!(job = %job_id, attempts, error = %e, "sealing failed; will retry");
+                            let retry = OffsetDateTime::now_utc() + backoff;
+                            if let Err(e) = state
+                                .jobs
+                                .store()
+                                .seal_failed(&job_id, &owner, &e, retry)
+                                .await
+                            {
+                                tracing::error!(error = %e, "cannot record sealing failure");
+                            }
+                        }
+                        failure => {
+                            let reason = failure.message();
+                            tracing::error!(job = %job_id, attempts, error = %reason, "sealing gave up; the job fails");
+                            match state
+                                .jobs
+                                .sealing_failed(&job_id, reason, OffsetDateTime::now_utc())
+                                .await
+                            {
+                                Ok(_) | Err(JobError::Refused(_)) => {}
+                                Err(e) => {
+                                    tracing::error!(error = %e, "cannot record the sealing failure");
+                                }
+                            }
+                        }
                     }
                 }
                 continue;

@@ -110,6 +110,11 @@ pub struct SealingConfig {
     pub poll_interval: Duration,
     #[serde(with = "humantime_serde")]
     pub lease: Duration,
+    /// Attempts before a job whose sealing keeps failing is marked `failed`.
+    pub max_attempts: u32,
+    /// Longest wait between attempts (the wait doubles from 2 s up to this).
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]
