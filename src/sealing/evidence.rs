@@ -179,15 +179,10 @@ fn idp_kind(idp: IdpKind) -> &'static str {
 
 impl EvidenceRecord {
     /// The record of signer `signer_id` of `job`, sent by `sender`: identity from the
-    /// signer's recorded `identity_json`, consent from its status (`signed`/`rejected`) and
-    /// status time. `gateway` and `register` are left empty for the caller to set.
-    pub fn for_signer(
-        job: &Job,
-        sender: Sender,
-        signer_id: &str,
-        client_ip: Option<String>,
-        user_agent: Option<String>,
-    ) -> Result<Self, EvidenceError> {
+    /// signer's recorded `identity_json`, consent from its status (`signed`/`rejected`),
+    /// status time, client IP and user agent. `gateway` and `register` are left empty for
+    /// the caller to set.
+    pub fn for_signer(job: &Job, sender: Sender, signer_id: &str) -> Result<Self, EvidenceError> {
         let s = job
             .signers
             .iter()
@@ -249,8 +244,8 @@ impl EvidenceRecord {
             consent: Consent {
                 action,
                 at: s.status_at,
-                client_ip,
-                user_agent,
+                client_ip: s.client_ip.clone(),
+                user_agent: s.user_agent.clone(),
             },
             register: None,
         })
@@ -657,6 +652,8 @@ mod tests {
             status,
             status_at: datetime!(2025-03-01 10:06:00 UTC),
             identity_json: identity,
+            client_ip: Some("192.0.2.1".into()),
+            user_agent: Some("UA".into()),
         };
         let json = serde_json::to_string(&r.identity).unwrap();
         let mut job = Job {
@@ -692,30 +689,30 @@ mod tests {
             name: "Demo kommune".into(),
             orgnr: "991825827".into(),
         };
-        let rec =
-            EvidenceRecord::for_signer(&job, sender(), "s-1", Some("ip".into()), None).unwrap();
+        let rec = EvidenceRecord::for_signer(&job, sender(), "s-1").unwrap();
         assert_eq!(rec.consent.action, ConsentAction::Rejected);
         assert_eq!(rec.consent.at, datetime!(2025-03-01 10:06:00 UTC));
-        assert_eq!(rec.consent.client_ip.as_deref(), Some("ip"));
+        assert_eq!(rec.consent.client_ip.as_deref(), Some("192.0.2.1"));
+        assert_eq!(rec.consent.user_agent.as_deref(), Some("UA"));
         assert_eq!(rec.identity, r.identity);
         assert_eq!(rec.job.documents[0].sha256, [0xab; 32]);
         assert_eq!(rec.signer.on_behalf_of.as_ref().unwrap().orgnr, "974760673");
         assert_eq!(rec.job.reference.as_deref(), Some("ref"));
         assert!(matches!(
-            EvidenceRecord::for_signer(&job, sender(), "s-2", None, None),
+            EvidenceRecord::for_signer(&job, sender(), "s-2"),
             Err(EvidenceError::Undecided { .. })
         ));
         assert!(matches!(
-            EvidenceRecord::for_signer(&job, sender(), "s-3", None, None),
+            EvidenceRecord::for_signer(&job, sender(), "s-3"),
             Err(EvidenceError::NoIdentity(_))
         ));
         assert!(matches!(
-            EvidenceRecord::for_signer(&job, sender(), "s-9", None, None),
+            EvidenceRecord::for_signer(&job, sender(), "s-9"),
             Err(EvidenceError::UnknownSigner(_))
         ));
         job.documents[0].sha256 = "zz".into();
         assert!(matches!(
-            EvidenceRecord::for_signer(&job, sender(), "s-1", None, None),
+            EvidenceRecord::for_signer(&job, sender(), "s-1"),
             Err(EvidenceError::Digest(_))
         ));
     }
