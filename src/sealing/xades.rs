@@ -714,6 +714,20 @@ mod tests {
         assert!(xml.contains("<xades:Description>test &lt;record&gt;</xades:Description>"));
     }
 
+    #[test]
+    fn ecdsa_seal_keys_sign_too() {
+        use crate::validation::chain::test_pki;
+        let pki = test_pki::build(&test_pki::Opts::new(OffsetDateTime::now_utc()));
+        let chain = format!("{}{}{}", pki.signer.pem, pki.interm.pem, pki.root.pem);
+        let key = SealKey::from_pem(pki.signer.key_pem().as_bytes(), chain.as_bytes()).unwrap();
+        assert_eq!(key.xml_signature_method(), xmlsign::ECDSA_SHA256);
+        let xml = sign(DOC, &key, &opts()).unwrap().to_xml();
+        let ev = read(&xml);
+        assert_eq!(ev.integrity, Check::Passed, "{ev:?}");
+        assert_eq!(ev.format, "XAdES-BASELINE-B", "{ev:?}");
+        assert_eq!(ev.signer_cert.as_deref(), Some(pki.signer.der.as_slice()));
+    }
+
     #[tokio::test]
     async fn steps_out_of_order_and_bad_input_are_refused() {
         let (_dir, key, tsu) = keys();
