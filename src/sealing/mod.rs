@@ -3,19 +3,22 @@
 //! This module owns everything needed to turn the documents of a completed job into one sealed
 //! PDF: the seal key and its certificate chain ([`keys`]), the CMS `SignedData` structure
 //! ([`cms`]), intake checks for uploaded PDFs ([`pdf`]), the generated signature page
-//! ([`page`]) and the PAdES-BASELINE-B assembly ([`pades`]).
+//! ([`page`]) and the PAdES-BASELINE-B assembly ([`pades`]); per signer, the evidence record
+//! ([`evidence`]) sealed as XAdES-BASELINE-LT/-LTA ([`xades`]).
 //!
 //! It is a pure library layer: it reads key files and byte buffers and returns bytes or typed
 //! errors. It must not decide job state, talk to storage, the database or the network, or log
 //! document contents or key material. Callers decide what a failure means for a job.
 
 pub mod cms;
+pub mod evidence;
 pub mod keys;
 pub mod ltv;
 pub mod pades;
 pub mod page;
 pub mod pdf;
 pub mod tsa;
+pub mod xades;
 
 /// Everything that can go wrong while sealing a job.
 #[derive(Debug, thiserror::Error)]
