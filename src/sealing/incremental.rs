@@ -265,12 +265,6 @@ pub(crate) fn fill_contents(buf: &mut [u8], slots: &SigSlots, der: &[u8]) -> Res
     Ok(())
 }
 
-/// The decoded `/Contents` value (padding included), what a `/VRI` key hashes.
-pub(crate) fn contents_value(buf: &[u8], slots: &SigSlots) -> Vec<u8> {
-    let hex_area = &buf[slots.contents_start + 1..slots.contents_end - 1];
-    hex::decode(hex_area).unwrap_or_default()
-}
-
 /// A PDF text string: PDFDocEncoding-compatible ASCII as is, anything else UTF-16BE with BOM.
 pub(crate) fn text_string(s: &str) -> Vec<u8> {
     if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {

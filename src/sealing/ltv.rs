@@ -21,7 +21,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
@@ -226,6 +226,9 @@ pub struct LtvStats {
     pub crl_requests: u64,
     /// Revocation answers served from the cache (or from a fetch another caller was making).
     pub cache_hits: u64,
+    /// Whole collections served from the cache (same targets, pool and roots, every answer
+    /// in it still fresh).
+    pub bundle_hits: u64,
 }
 
 #[derive(Default)]
@@ -234,6 +237,7 @@ struct Counters {
     crl_requests: AtomicU64,
     lookups: AtomicU64,
     fetches: AtomicU64,
+    bundle_hits: AtomicU64,
 }
 
 /// A verified OCSP answer for one `CertID`, or a CRL by one issuer, as cached.
@@ -242,27 +246,63 @@ struct Cached {
     der: Vec<u8>,
     /// Delegated responder certificate that signed an OCSP response.
     responder_cert: Option<Vec<u8>>,
-    ttl: Duration,
+    /// Until when it may be reused (its `nextUpdate`, bounded by the maximum age).
+    expires: Instant,
+}
+
+/// A whole collection, reused while every answer in it (and every certificate of its
+/// paths) is still valid.
+#[derive(Debug)]
+struct Bundle {
+    data: LtvData,
+    expires: Instant,
+}
+
+trait Expires {
+    fn expires(&self) -> Instant;
+    fn weight(&self) -> usize;
+}
+
+impl Expires for Cached {
+    fn expires(&self) -> Instant {
+        self.expires
+    }
+    fn weight(&self) -> usize {
+        self.der.len() + self.responder_cert.as_ref().map_or(0, Vec::len)
+    }
+}
+
+impl Expires for Bundle {
+    fn expires(&self) -> Instant {
+        self.expires
+    }
+    fn weight(&self) -> usize {
+        let d = &self.data;
+        [&d.certs, &d.ocsps, &d.crls]
+            .iter()
+            .flat_map(|l| l.iter())
+            .map(Vec::len)
+            .sum()
+    }
 }
 
 type OcspKey = (String, Vec<u8>);
 
-struct TtlExpiry;
+struct UntilExpiry;
 
-impl<K> moka::Expiry<K, Arc<Cached>> for TtlExpiry {
+impl<K, V: Expires> moka::Expiry<K, Arc<V>> for UntilExpiry {
     fn expire_after_create(
         &self,
         _key: &K,
-        value: &Arc<Cached>,
-        _created_at: std::time::Instant,
+        value: &Arc<V>,
+        created_at: Instant,
     ) -> Option<Duration> {
-        Some(value.ttl)
+        Some(value.expires().saturating_duration_since(created_at))
     }
 }
 
-fn weigh<K>(_k: &K, v: &Arc<Cached>) -> u32 {
-    let n = v.der.len() + v.responder_cert.as_ref().map_or(0, Vec::len) + 64;
-    u32::try_from(n).unwrap_or(u32::MAX)
+fn weigh<K, V: Expires>(_k: &K, v: &Arc<V>) -> u32 {
+    u32::try_from(v.weight() + 64).unwrap_or(u32::MAX)
 }
 
 /// One certificate whose revocation status is to be embedded, with what it is used for.
@@ -281,6 +321,7 @@ pub struct LtvFetcher {
     policy: Policy,
     ocsp: moka::future::Cache<OcspKey, Arc<Cached>>,
     crls: moka::future::Cache<String, Arc<Cached>>,
+    bundles: moka::future::Cache<[u8; 32], Arc<Bundle>>,
     counters: Counters,
 }
 
@@ -317,12 +358,17 @@ impl LtvFetcher {
         let ocsp = moka::future::Cache::builder()
             .max_capacity(opts.cache_max_bytes)
             .weigher(weigh)
-            .expire_after(TtlExpiry)
+            .expire_after(UntilExpiry)
             .build();
         let crls = moka::future::Cache::builder()
             .max_capacity(opts.cache_max_bytes)
             .weigher(weigh)
-            .expire_after(TtlExpiry)
+            .expire_after(UntilExpiry)
+            .build();
+        let bundles = moka::future::Cache::builder()
+            .max_capacity(opts.cache_max_bytes)
+            .weigher(weigh)
+            .expire_after(UntilExpiry)
             .build();
         Ok(LtvFetcher {
             http,
@@ -330,6 +376,7 @@ impl LtvFetcher {
             policy: Policy::default_eu(),
             ocsp,
             crls,
+            bundles,
             counters: Counters::default(),
         })
     }
@@ -342,6 +389,7 @@ impl LtvFetcher {
             ocsp_requests: self.counters.ocsp_requests.load(Ordering::Relaxed),
             crl_requests: self.counters.crl_requests.load(Ordering::Relaxed),
             cache_hits: lookups.saturating_sub(fetches),
+            bundle_hits: self.counters.bundle_hits.load(Ordering::Relaxed),
         }
     }
 
@@ -389,6 +437,15 @@ impl LtvFetcher {
         pool: &[Vec<u8>],
         roots: &[Vec<u8>],
     ) -> Result<LtvData, LtvError> {
+        let key = bundle_key(targets, pool, roots);
+        if let Some(b) = self.bundles.get(&key).await
+            && b.expires > Instant::now()
+        {
+            self.counters.bundle_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(b.data.clone());
+        }
+        let started = Instant::now();
+        let mut expires = started + self.opts.max_cache_age;
         let mut out = LtvData::default();
         let mut work: Vec<(Vec<u8>, Usage)> =
             targets.iter().map(|t| (t.cert.to_vec(), t.usage)).collect();
@@ -402,6 +459,10 @@ impl LtvFetcher {
                 return Err(LtvError::TooMany);
             }
             let path = self.path(&cert, usage, &pool, roots)?;
+            for c in &path {
+                let info = CertInfo::parse(c).map_err(LtvError::BadCertificate)?;
+                expires = expires.min(instant_at(info.not_after));
+            }
             add_unique(&mut out.certs, path.clone());
             // Revocation for every non-anchor certificate of the path, concurrently.
             let mut jobs = Vec::new();
@@ -424,6 +485,7 @@ impl LtvFetcher {
                 jobs.push(async move { self.status_of(&ci, &ii, pool_now).await });
             }
             for got in futures::future::try_join_all(jobs).await? {
+                expires = expires.min(got.expires);
                 match got.source {
                     RevocationSource::Ocsp => add_unique(&mut out.ocsps, vec![got.der.clone()]),
                     RevocationSource::Crl => add_unique(&mut out.crls, vec![got.der.clone()]),
@@ -464,6 +526,13 @@ impl LtvFetcher {
                     reason: reason_of(&check),
                 });
             }
+        }
+        if expires > Instant::now() {
+            let bundle = Arc::new(Bundle {
+                data: out.clone(),
+                expires,
+            });
+            self.bundles.insert(key, bundle).await;
         }
         Ok(out)
     }
@@ -565,6 +634,7 @@ impl LtvFetcher {
             source: RevocationSource::Ocsp,
             der: cached.der.clone(),
             responder_cert: cached.responder_cert.clone(),
+            expires: cached.expires,
         })
     }
 
@@ -586,7 +656,7 @@ impl LtvFetcher {
                 Ok::<_, LtvError>(Arc::new(Cached {
                     der: body,
                     responder_cert: None,
-                    ttl,
+                    expires: Instant::now() + ttl,
                 }))
             })
             .await
@@ -597,6 +667,7 @@ impl LtvFetcher {
             source: RevocationSource::Crl,
             der: cached.der.clone(),
             responder_cert: None,
+            expires: cached.expires,
         })
     }
 
@@ -612,7 +683,7 @@ impl LtvFetcher {
         Ok(Arc::new(Cached {
             der: body,
             responder_cert: finding.responder_cert,
-            ttl,
+            expires: Instant::now() + ttl,
         }))
     }
 
@@ -803,7 +874,7 @@ impl LtvFetcher {
                 Arc::new(Cached {
                     der: crl,
                     responder_cert: None,
-                    ttl,
+                    expires: Instant::now() + ttl,
                 }),
             )
             .await;
@@ -816,6 +887,40 @@ struct Answer {
     source: RevocationSource,
     der: Vec<u8>,
     responder_cert: Option<Vec<u8>>,
+    expires: Instant,
+}
+
+/// What identifies a collection: the targets with their usages, the pool and the roots.
+fn bundle_key(targets: &[Target<'_>], pool: &[Vec<u8>], roots: &[Vec<u8>]) -> [u8; 32] {
+    let mut h = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    let mut item = |tag: u8, bytes: &[u8]| {
+        h.update(&[tag]);
+        h.update(&(bytes.len() as u64).to_be_bytes());
+        h.update(bytes);
+    };
+    for t in targets {
+        let usage = match t.usage {
+            Usage::Signature => 1,
+            Usage::Timestamping => 2,
+            Usage::OcspSigning => 3,
+        };
+        item(usage, t.cert);
+    }
+    for p in pool {
+        item(10, p);
+    }
+    for r in roots {
+        item(20, r);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(h.finish().as_ref());
+    out
+}
+
+/// The monotonic instant of a wall-clock time (now when it has passed).
+fn instant_at(t: OffsetDateTime) -> Instant {
+    let left = t - OffsetDateTime::now_utc();
+    Instant::now() + Duration::try_from(left).unwrap_or(Duration::ZERO)
 }
 
 /// The TSA certificate (first) and every certificate a timestamp token carries. The token's
@@ -1040,7 +1145,15 @@ mod tests {
         assert_eq!(server.hits.load(Ordering::SeqCst), 1, "no new fetch");
         let st = f.stats();
         assert_eq!(st.ocsp_requests, 1);
-        assert_eq!(st.cache_hits, 3);
+        assert_eq!(st.bundle_hits, 3);
+        // Another collection (another pool) reuses the cached answer itself.
+        let other = f
+            .collect(&target(&s.signer), std::slice::from_ref(&s.issuer), &roots)
+            .await
+            .unwrap();
+        assert_eq!(other.ocsps, data.ocsps);
+        assert_eq!(server.hits.load(Ordering::SeqCst), 1, "no new fetch");
+        assert_eq!(f.stats().cache_hits, 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -33,7 +33,7 @@ use crate::sealing::incremental::{
     write_sig_dict, write_xref_and_trailer,
 };
 use crate::sealing::keys::SealKey;
-use crate::sealing::ltv::{LtvFetcher, token_signer};
+use crate::sealing::ltv::{LtvFetcher, Target, Usage, token_signer};
 use crate::sealing::page;
 use crate::sealing::pdf::{self, PdfError, guarded};
 use crate::sealing::tsa::Timestamper;
@@ -178,7 +178,7 @@ pub async fn seal_lta(
 
     // 1. The seal with its signature timestamp; start over with more room if it does not fit.
     let mut attempt = 0;
-    let (slots, sig_token) = loop {
+    let (slots, sig_token, cms) = loop {
         attempt += 1;
         let slots = base.finish(key, reserved)?;
         let digest = incremental::byte_range_digest(&base.bytes, &slots);
@@ -192,7 +192,7 @@ pub async fn seal_lta(
         let cms = with_signature_timestamp(&plain, &token)?;
         if cms.len() <= reserved {
             incremental::fill_contents(&mut base.bytes, &slots, &cms)?;
-            break (slots, token);
+            break (slots, token, cms);
         }
         if attempt >= 3 {
             return Err(SealError::SignatureTooLarge {
@@ -202,17 +202,38 @@ pub async fn seal_lta(
         }
         reserved = cms.len() + 2048;
     };
-    let vri_key = hex::encode_upper(
-        digest::digest(
-            &digest::SHA1_FOR_LEGACY_USE_ONLY,
-            &incremental::contents_value(&base.bytes, &slots),
-        )
-        .as_ref(),
-    );
+    // The /VRI key: SHA-1 of the /Contents value, zero padding included (ISO 32000-2
+    // §12.8.4.4), i.e. the CMS followed by zeros.
+    let vri_key = {
+        let mut h = digest::Context::new(&digest::SHA1_FOR_LEGACY_USE_ONLY);
+        let hex_len = slots.contents_end - slots.contents_start - 2;
+        h.update(&cms);
+        let zeros = [0u8; 1024];
+        let mut left = hex_len / 2 - cms.len();
+        while left > 0 {
+            let n = left.min(zeros.len());
+            h.update(&zeros[..n]);
+            left -= n;
+        }
+        hex::encode_upper(h.finish().as_ref())
+    };
     let mut pdf = base.into_sealed();
 
     // 2. + 3. Validation data for the seal and the signature timestamp, in the DSS.
-    let mut data = ltv.for_seal(key.chain_der(), &[&sig_token], roots).await?;
+    let (sig_tsa, sig_tsa_certs) = token_signer(&sig_token)?;
+    let mut pool = key.chain_der().to_vec();
+    pool.extend(sig_tsa_certs);
+    let targets = [
+        Target {
+            cert: key.leaf_der(),
+            usage: Usage::Signature,
+        },
+        Target {
+            cert: &sig_tsa,
+            usage: Usage::Timestamping,
+        },
+    ];
+    let mut data = ltv.collect(&targets, &pool, roots).await?;
     pdf.append_dss(&data, Some(vri_key))?;
 
     // 4. The document timestamp over everything so far.
@@ -238,10 +259,13 @@ pub async fn seal_lta(
     };
 
     // 5. The document timestamp's TSA, when it is another one (failover to a second TSA).
-    let first_tsa = token_signer(&sig_token)?.0;
-    let doc_tsa = token_signer(&doc_token)?.0;
-    if doc_tsa != first_tsa {
-        let more = ltv.for_seal(&[], &[&doc_token], roots).await?;
+    let (doc_tsa, doc_tsa_certs) = token_signer(&doc_token)?;
+    if doc_tsa != sig_tsa {
+        let target = [Target {
+            cert: &doc_tsa,
+            usage: Usage::Timestamping,
+        }];
+        let more = ltv.collect(&target, &doc_tsa_certs, roots).await?;
         if !data.contains(&more) {
             data.merge(more);
             pdf.append_dss(&data, None)?;
