@@ -49,7 +49,7 @@ fn main() {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| std::env::temp_dir().join("signgate-bench"));
     std::fs::create_dir_all(&dir).unwrap();
-    let paths = ensure_dev_pki(&dir.join("keys")).unwrap();
+    let paths = ensure_dev_pki(&dir.join("keys"), None).unwrap();
     let key = SealKey::from_files(&paths.seal_key, &paths.seal_chain).unwrap();
     let pdf = pdf_of_size(100 * 1024);
     std::fs::write(dir.join("input-100k.pdf"), &pdf).unwrap();

@@ -22,7 +22,7 @@ use crate::http::{self, AppState, Inner, Metrics};
 use crate::identity::VerifiedIdentity;
 use crate::jobs::model::Limits;
 use crate::jobs::service::{JobError, JobService};
-use crate::sealing::keys::{SealKey, ensure_dev_pki};
+use crate::sealing::keys::{DevPkiPaths, RsaPadding, SealKey, ensure_dev_pki};
 use crate::sealing::pades::{SealDocument, SealInput, SealSigner, seal};
 
 /// Sets up logging: text on a terminal in dev, JSON in production.
@@ -63,30 +63,47 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// The seal key: configured files, or (dev only) the generated development PKI.
+/// The development PKI under `keys.dir`, its leaves without a CRL distribution point.
+fn dev_pki(cfg: &Config) -> Result<DevPkiPaths> {
+    ensure_dev_pki(&cfg.keys.dir, None).context("creating development keys")
+}
+
+/// The seal key: a configured PKCS#11 token key or file, or (dev only) the generated
+/// development PKI.
 pub fn load_seal_key(cfg: &Config) -> Result<SealKey> {
-    match (&cfg.keys.seal_key_file, &cfg.keys.seal_chain_file) {
-        (Some(k), Some(c)) => {
-            SealKey::from_files(k, c).with_context(|| format!("loading seal key {}", k.display()))
-        }
+    let k = &cfg.keys;
+    match (&k.seal_pkcs11, &k.seal_key_file, &k.seal_chain_file) {
+        (Some(p), _, Some(c)) => SealKey::from_pkcs11(p, c, k.seal_rsa_padding)
+            .with_context(|| format!("opening the seal key on PKCS#11 token {:?}", p.token_label)),
+        (None, Some(f), Some(c)) => SealKey::from_files_with(f, c, k.seal_rsa_padding)
+            .with_context(|| format!("loading seal key {}", f.display())),
         _ if cfg.profile == Profile::Dev => {
-            let paths = ensure_dev_pki(&cfg.keys.dir).context("creating development keys")?;
-            SealKey::from_files(&paths.seal_key, &paths.seal_chain)
+            let paths = dev_pki(cfg)?;
+            SealKey::from_files_with(&paths.seal_key, &paths.seal_chain, k.seal_rsa_padding)
                 .context("loading development seal key")
         }
         _ => bail!("no seal key configured"),
     }
 }
 
-/// The development time-stamping unit (profile `dev` with `tsa.dev_unit`), keyed from the
-/// development PKI; `None` otherwise.
+/// The development time-stamping unit (profile `dev` with `tsa.dev_unit`), keyed from
+/// `keys.tsa_pkcs11` / `keys.tsa_key_file` or else the development PKI; `None` otherwise.
 pub fn load_tsa_unit(cfg: &Config) -> Result<Option<crate::sealing::tsa::TsaUnit>> {
     if !cfg.tsa.dev_unit || cfg.profile != Profile::Dev {
         return Ok(None);
     }
-    let paths = ensure_dev_pki(&cfg.keys.dir).context("creating development keys")?;
-    let key = SealKey::from_files(&paths.tsa_key, &paths.tsa_chain)
-        .context("loading the development time-stamping key")?;
+    let k = &cfg.keys;
+    let key = match (&k.tsa_pkcs11, &k.tsa_key_file, &k.tsa_chain_file) {
+        (Some(p), _, Some(c)) => SealKey::from_pkcs11(p, c, RsaPadding::Pkcs1)
+            .with_context(|| format!("opening the TSA key on PKCS#11 token {:?}", p.token_label))?,
+        (None, Some(f), Some(c)) => SealKey::from_files(f, c)
+            .with_context(|| format!("loading the time-stamping key {}", f.display()))?,
+        _ => {
+            let paths = dev_pki(cfg)?;
+            SealKey::from_files(&paths.tsa_key, &paths.tsa_chain)
+                .context("loading the development time-stamping key")?
+        }
+    };
     Ok(Some(crate::sealing::tsa::TsaUnit::new(
         key,
         crate::sealing::tsa::DEV_POLICY,
@@ -282,7 +299,47 @@ async fn identity_providers(cfg: &Config) -> Result<crate::identity::Providers> 
 
 /// Seals one job that all signers have signed. The sealed PDF is written create-only, so two
 /// workers racing on one job (a lease that ran out) end with one and the same document.
-async fn seal_job(state: &AppState, key: &Arc<SealKey>, job_id: &str) -> Result<(), String> {
+/// Why one sealing attempt failed: worth retrying (storage, TSA, revocation sources), or not
+/// (the job's content cannot be sealed as it is).
+#[derive(Debug)]
+enum SealFailure {
+    Retry(String),
+    GiveUp(String),
+}
+
+impl SealFailure {
+    fn message(&self) -> &str {
+        match self {
+            SealFailure::Retry(m) | SealFailure::GiveUp(m) => m,
+        }
+    }
+}
+
+impl From<String> for SealFailure {
+    fn from(m: String) -> Self {
+        SealFailure::Retry(m)
+    }
+}
+
+impl From<&str> for SealFailure {
+    fn from(m: &str) -> Self {
+        SealFailure::Retry(m.to_string())
+    }
+}
+
+impl From<crate::sealing::SealError> for SealFailure {
+    fn from(e: crate::sealing::SealError) -> Self {
+        use crate::sealing::SealError as E;
+        match e {
+            E::Document { .. } | E::NoDocuments | E::Page(_) | E::SignatureTooLarge { .. } => {
+                SealFailure::GiveUp(e.to_string())
+            }
+            _ => SealFailure::Retry(e.to_string()),
+        }
+    }
+}
+
+async fn seal_job(state: &AppState, key: &Arc<SealKey>, job_id: &str) -> Result<(), SealFailure> {
     let jobs = &state.jobs;
     let (job, _) = jobs
         .store()
@@ -307,12 +364,12 @@ async fn seal_job(state: &AppState, key: &Arc<SealKey>, job_id: &str) -> Result<
                 .map_err(|e| e.to_string())?
                 .ok_or("organisation vanished")?;
             let mut documents = Vec::with_capacity(job.documents.len());
-            for d in &job.documents {
-                let bytes = jobs
-                    .blobs()
-                    .get(&d.blob_key)
-                    .await
-                    .map_err(|e| e.to_string())?;
+            for (i, d) in job.documents.iter().enumerate() {
+                // The sender reads this reason; the storage detail (paths) goes to the log only.
+                let bytes = jobs.blobs().get(&d.blob_key).await.map_err(|e| {
+                    tracing::warn!(job = %job_id, document = i + 1, error = %e, "cannot read a document to seal");
+                    format!("document {} could not be read from storage", i + 1)
+                })?;
                 documents.push(SealDocument {
                     title: d.title.clone(),
                     bytes: bytes.to_vec(),
@@ -324,7 +381,12 @@ async fn seal_job(state: &AppState, key: &Arc<SealKey>, job_id: &str) -> Result<
                     .identity_json
                     .as_deref()
                     .and_then(|j| serde_json::from_str(j).ok())
-                    .ok_or("a signer has no recorded identity")?;
+                    .ok_or_else(|| {
+                        SealFailure::GiveUp(format!(
+                            "signer {} has no recorded identity",
+                            s.position + 1
+                        ))
+                    })?;
                 signers.push(SealSigner {
                     name: ident.name.clone(),
                     identifier: ident.display_identifier(),
@@ -346,8 +408,7 @@ async fn seal_job(state: &AppState, key: &Arc<SealKey>, job_id: &str) -> Result<
             let key = key.clone();
             let pdf = tokio::task::spawn_blocking(move || seal(&input, &key))
                 .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| e.to_string())??;
             let pdf = Bytes::from(pdf);
             match jobs
                 .blobs()
@@ -360,7 +421,7 @@ async fn seal_job(state: &AppState, key: &Arc<SealKey>, job_id: &str) -> Result<
                     .get(&blob_key)
                     .await
                     .map_err(|e| e.to_string())?,
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(e.to_string().into()),
             }
         }
     };
@@ -379,7 +440,7 @@ async fn seal_job(state: &AppState, key: &Arc<SealKey>, job_id: &str) -> Result<
             tracing::info!(job = %job_id, reason = %r, "job already finished");
             Ok(())
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.to_string().into()),
     }
 }
 
@@ -398,18 +459,40 @@ async fn seal_worker(
         let now = OffsetDateTime::now_utc();
         match state.jobs.store().claim_seal(&owner, now, cfg.lease).await {
             Ok(Some((job_id, attempts))) => {
-                if let Err(e) = seal_job(&state, &key, &job_id).await {
+                if let Err(failure) = seal_job(&state, &key, &job_id).await {
                     state.metrics.seal_failures.inc();
-                    let backoff = 2i64.saturating_pow(attempts.clamp(0, 8) as u32).min(300);
-                    tracing::warn!(job = %job_id, attempts, error = %e, "sealing failed; will retry");
-                    let retry = OffsetDateTime::now_utc() + time::Duration::seconds(backoff);
-                    if let Err(e) = state
-                        .jobs
-                        .store()
-                        .seal_failed(&job_id, &owner, &e, retry)
-                        .await
-                    {
-                        tracing::error!(error = %e, "cannot record sealing failure");
+                    let exhausted = u32::try_from(attempts).unwrap_or(u32::MAX) >= cfg.max_attempts;
+                    match failure {
+                        SealFailure::Retry(e) if !exhausted => {
+                            let backoff = Duration::from_secs(2u64.saturating_pow(
+                                u32::try_from(attempts.clamp(1, 30)).unwrap_or(30),
+                            ))
+                            .min(cfg.max_backoff);
+                            tracing::warn!(job = %job_id, attempts, error = %e, "sealing failed; will retry");
+                            let retry = OffsetDateTime::now_utc() + backoff;
+                            if let Err(e) = state
+                                .jobs
+                                .store()
+                                .seal_failed(&job_id, &owner, &e, retry)
+                                .await
+                            {
+                                tracing::error!(error = %e, "cannot record sealing failure");
+                            }
+                        }
+                        failure => {
+                            let reason = failure.message();
+                            tracing::error!(job = %job_id, attempts, error = %reason, "sealing gave up; the job fails");
+                            match state
+                                .jobs
+                                .sealing_failed(&job_id, reason, OffsetDateTime::now_utc())
+                                .await
+                            {
+                                Ok(_) | Err(JobError::Refused(_)) => {}
+                                Err(e) => {
+                                    tracing::error!(error = %e, "cannot record the sealing failure");
+                                }
+                            }
+                        }
                     }
                 }
                 continue;
@@ -704,5 +787,44 @@ pub async fn serve(cfg: Config) -> Result<()> {
     for t in tasks {
         let _ = t.await;
     }
+    Ok(())
+}
+
+/// `signgate tsa serve`: the development time-stamping unit on its own, at `POST /` and
+/// `POST /tsa`, for tools and other services that want a local RFC 3161 TSA. Refused outside
+/// the `dev` profile, like the in-process unit.
+pub async fn serve_tsa(cfg: Config, listen: std::net::SocketAddr) -> Result<()> {
+    if cfg.profile != Profile::Dev {
+        bail!(
+            "the development time-stamping unit refuses to run in the {:?} profile",
+            cfg.profile
+        );
+    }
+    let mut cfg = cfg;
+    cfg.tsa.dev_unit = true;
+    let unit = Arc::new(load_tsa_unit(&cfg)?.context("no development time-stamping unit")?);
+    async fn answer(
+        axum::extract::State(unit): axum::extract::State<Arc<crate::sealing::tsa::TsaUnit>>,
+        headers: axum::http::HeaderMap,
+        body: Bytes,
+    ) -> axum::response::Response {
+        http::tsa::answer(&unit, &headers, &body).await
+    }
+    let app = axum::Router::new()
+        .route("/", axum::routing::post(answer))
+        .route("/tsa", axum::routing::post(answer))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::sealing::tsa::MAX_REQUEST,
+        ))
+        .with_state(unit);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "development time-stamping unit listening");
+    println!("signgate tsa listening on http://{addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     Ok(())
 }

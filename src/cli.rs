@@ -85,6 +85,22 @@ enum Command {
         #[command(subcommand)]
         command: TrustCommand,
     },
+    /// The development RFC 3161 time-stamping unit (dev profile only).
+    Tsa {
+        #[command(subcommand)]
+        command: TsaCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TsaCommand {
+    /// Serve the development time-stamping unit over HTTP (`POST /` or `POST /tsa`,
+    /// application/timestamp-query). Refused in the production profile.
+    Serve {
+        /// Address to listen on (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:3161")]
+        listen: std::net::SocketAddr,
+    },
 }
 
 #[derive(Subcommand)]
@@ -333,6 +349,9 @@ async fn run(cmd: Command, mut cfg: Config) -> Result<()> {
             Ok(())
         }
         Command::Trust { command } => trust(command, &cfg, now).await,
+        Command::Tsa {
+            command: TsaCommand::Serve { listen },
+        } => app::serve_tsa(cfg, listen).await,
         Command::Validate {
             file,
             detached,

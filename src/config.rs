@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use figment::Figment;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Env, Format, Serialized, Toml};
 use serde::Deserialize;
+
+use crate::sealing::keys::{Pkcs11Config, RsaPadding};
 
 /// The configuration compiled into the binary, so `signgate serve` works from any directory.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
@@ -85,12 +87,29 @@ pub struct BlobsConfig {
     pub dir: PathBuf,
 }
 
+/// Keys (`[keys]`): the seal key and the time-stamping unit's key, each from a PKCS#8 PEM
+/// file or a PKCS#11 token, with its PEM chain; the development PKI directory.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeysConfig {
     pub dir: PathBuf,
     pub seal_key_file: Option<PathBuf>,
+    /// PEM chain of the seal key, leaf first (file and PKCS#11 keys alike).
     pub seal_chain_file: Option<PathBuf>,
+    /// RSA seal keys: `pkcs1` (default) or `pss`. An id-RSASSA-PSS key or certificate is
+    /// always PSS.
+    #[serde(default)]
+    pub seal_rsa_padding: RsaPadding,
+    /// The seal key on a PKCS#11 token (instead of `seal_key_file`).
+    #[serde(default)]
+    pub seal_pkcs11: Option<Pkcs11Config>,
+    /// The development time-stamping unit's key (default: the development PKI's).
+    #[serde(default)]
+    pub tsa_key_file: Option<PathBuf>,
+    #[serde(default)]
+    pub tsa_chain_file: Option<PathBuf>,
+    #[serde(default)]
+    pub tsa_pkcs11: Option<Pkcs11Config>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -113,6 +132,11 @@ pub struct SealingConfig {
     pub poll_interval: Duration,
     #[serde(with = "humantime_serde")]
     pub lease: Duration,
+    /// Attempts before a job whose sealing keeps failing is marked `failed`.
+    pub max_attempts: u32,
+    /// Longest wait between attempts (the wait doubles from 2 s up to this).
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -339,6 +363,9 @@ pub enum LogFormat {
     Json,
 }
 
+/// Keys whose environment values are strings as given, never parsed as numbers or lists.
+const RAW_ENV_KEYS: &[&str] = &["keys.seal_pkcs11.pin", "keys.tsa_pkcs11.pin"];
+
 impl Config {
     /// Loads defaults, then `file` (if any), then `SIGNGATE__…` environment overrides.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -356,7 +383,11 @@ impl Config {
             }
             fig = fig.merge(Toml::file(path));
         }
-        let fig = fig.merge(env.lowercase(true));
+        // PINs are taken verbatim: figment would read "0123" as the number 123.
+        let mut fig = fig.merge(env.clone().ignore(RAW_ENV_KEYS).lowercase(true));
+        for (key, value) in env.only(RAW_ENV_KEYS).lowercase(true).iter() {
+            fig = fig.merge(Serialized::default(key.as_str(), value));
+        }
         let cfg: Config = fig.extract().map_err(Box::new)?;
         cfg.check()?;
         Ok(cfg)
@@ -395,11 +426,7 @@ impl Config {
                     .into(),
             ));
         }
-        if self.keys.seal_key_file.is_some() != self.keys.seal_chain_file.is_some() {
-            return Err(ConfigError::Invalid(
-                "keys.seal_key_file and keys.seal_chain_file must be set together".into(),
-            ));
-        }
+        self.keys.check()?;
         if let Some(op) = &self.idporten {
             if url_scheme(&op.issuer).is_none() {
                 return Err(ConfigError::Invalid(format!(
@@ -461,10 +488,10 @@ impl Config {
                         .into(),
                 ));
             }
-            if self.keys.seal_key_file.is_none() {
+            if self.keys.seal_key_file.is_none() && self.keys.seal_pkcs11.is_none() {
                 return Err(ConfigError::Production(
-                    "no seal key configured (keys.seal_key_file, keys.seal_chain_file); \
-                     development keys are refused"
+                    "no seal key configured (keys.seal_key_file or keys.seal_pkcs11, with \
+                     keys.seal_chain_file); development keys are refused"
                         .into(),
                 ));
             }
@@ -513,6 +540,51 @@ impl Config {
     /// The public base URL without a trailing slash.
     pub fn public_base(&self) -> &str {
         self.server.public_url.trim_end_matches('/')
+    }
+}
+
+impl KeysConfig {
+    /// Each key: a file or a token, never both, always with its chain.
+    fn check(&self) -> Result<(), ConfigError> {
+        let pairs = [
+            (
+                "seal",
+                &self.seal_key_file,
+                &self.seal_chain_file,
+                &self.seal_pkcs11,
+            ),
+            (
+                "tsa",
+                &self.tsa_key_file,
+                &self.tsa_chain_file,
+                &self.tsa_pkcs11,
+            ),
+        ];
+        for (name, file, chain, token) in pairs {
+            match (file, chain, token) {
+                (Some(_), _, Some(_)) => {
+                    return Err(ConfigError::Invalid(format!(
+                        "keys.{name}_key_file and keys.{name}_pkcs11 are exclusive"
+                    )));
+                }
+                (None, None, Some(_)) => {
+                    return Err(ConfigError::Invalid(format!(
+                        "keys.{name}_pkcs11 needs keys.{name}_chain_file (the certificate chain)"
+                    )));
+                }
+                (Some(_), None, None) | (None, Some(_), None) => {
+                    return Err(ConfigError::Invalid(format!(
+                        "keys.{name}_key_file and keys.{name}_chain_file must be set together"
+                    )));
+                }
+                _ => {}
+            }
+            if let Some(p) = token {
+                p.check()
+                    .map_err(|e| ConfigError::Invalid(format!("keys.{name}_pkcs11: {e}")))?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -606,6 +678,75 @@ mod tests {
         assert!(err.to_string().contains("development identity provider"));
         let err = load(&[("PROFILE", "production"), ("DEV_IDP__ENABLED", "false")]).unwrap_err();
         assert!(err.to_string().contains("seal key"), "{err}");
+    }
+
+    #[test]
+    fn pkcs11_keys_from_env_keep_the_pin_verbatim_and_secret() {
+        let c = load(&[
+            (
+                "KEYS__SEAL_PKCS11__MODULE",
+                "/usr/lib/softhsm/libsofthsm2.so",
+            ),
+            ("KEYS__SEAL_PKCS11__TOKEN_LABEL", "signgate"),
+            ("KEYS__SEAL_PKCS11__KEY_LABEL", "seal"),
+            ("KEYS__SEAL_PKCS11__PIN", "0012"),
+            ("KEYS__SEAL_CHAIN_FILE", "/c"),
+            ("KEYS__SEAL_RSA_PADDING", "pss"),
+        ])
+        .unwrap();
+        let p = c.keys.seal_pkcs11.as_ref().unwrap();
+        assert_eq!(p.token_label, "signgate");
+        assert_eq!(p.sessions, 4);
+        assert_eq!(c.keys.seal_rsa_padding, RsaPadding::Pss);
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("0012"), "{dbg}");
+        assert!(dbg.contains("<redacted>"), "{dbg}");
+        // A leading-zero PIN stays a string (figment would parse "0012" as 12).
+        assert_eq!(p.pin.as_ref().unwrap().expose(), "0012");
+        assert_eq!(format!("{:?}", p.pin), "Some(<redacted>)");
+
+        // Production accepts a token seal key.
+        let prod = load(&[
+            ("PROFILE", "production"),
+            ("DEV_IDP__ENABLED", "false"),
+            ("TSA__DEV_UNIT", "false"),
+            ("KEYS__SEAL_PKCS11__MODULE", "/m.so"),
+            ("KEYS__SEAL_PKCS11__TOKEN_LABEL", "hsm"),
+            ("KEYS__SEAL_PKCS11__KEY_LABEL", "seal"),
+            ("KEYS__SEAL_PKCS11__PIN_FILE", "/run/pin"),
+            ("KEYS__SEAL_CHAIN_FILE", "/c"),
+            ("SERVER__SESSION_SECRET_FILE", "/s"),
+            ("SERVER__PUBLIC_URL", "https://sign.example"),
+        ]);
+        assert!(prod.is_ok(), "{prod:?}");
+
+        // Shape errors.
+        let token = [
+            ("KEYS__SEAL_PKCS11__MODULE", "/m.so"),
+            ("KEYS__SEAL_PKCS11__TOKEN_LABEL", "hsm"),
+            ("KEYS__SEAL_PKCS11__KEY_LABEL", "seal"),
+        ];
+        let mut no_pin = token.to_vec();
+        no_pin.push(("KEYS__SEAL_CHAIN_FILE", "/c"));
+        let e = load(&no_pin).unwrap_err().to_string();
+        assert!(e.contains("exactly one of pin and pin_file"), "{e}");
+        let mut no_chain = token.to_vec();
+        no_chain.push(("KEYS__SEAL_PKCS11__PIN", "1"));
+        let e = load(&no_chain).unwrap_err().to_string();
+        assert!(e.contains("seal_chain_file"), "{e}");
+        let mut both = no_chain.clone();
+        both.push(("KEYS__SEAL_CHAIN_FILE", "/c"));
+        both.push(("KEYS__SEAL_KEY_FILE", "/k"));
+        let e = load(&both).unwrap_err().to_string();
+        assert!(e.contains("exclusive"), "{e}");
+        let e = load(&[("KEYS__TSA_KEY_FILE", "/k")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tsa_chain_file"), "{e}");
+        let e = load(&[("KEYS__SEAL_RSA_PADDING", "oaep")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("oaep"), "{e}");
     }
 
     #[test]

@@ -256,7 +256,7 @@ fn contents_range(pdf: &[u8]) -> (usize, usize) {
 #[test]
 fn sealed_job_validates_in_pyhanko() {
     let tmp = tempfile::tempdir().unwrap();
-    let pki = ensure_dev_pki(&tmp.path().join("pki")).unwrap();
+    let pki = ensure_dev_pki(&tmp.path().join("pki"), None).unwrap();
     let key = SealKey::from_files(&pki.seal_key, &pki.seal_chain).unwrap();
 
     let doc1 = sample_pdf(2, "Kontrakt", true);
@@ -399,7 +399,7 @@ fn sealed_job_validates_in_pyhanko() {
 #[test]
 fn cms_attributes_per_openssl() {
     let tmp = tempfile::tempdir().unwrap();
-    let pki = ensure_dev_pki(tmp.path()).unwrap();
+    let pki = ensure_dev_pki(tmp.path(), None).unwrap();
     let key = SealKey::from_files(&pki.seal_key, &pki.seal_chain).unwrap();
     let sealed = seal(
         &job(vec![SealDocument {
@@ -476,7 +476,7 @@ fn intake_rejects_bad_uploads_without_panicking() {
 #[test]
 fn modern_and_presigned_inputs_seal_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
-    let pki = ensure_dev_pki(&tmp.path().join("pki")).unwrap();
+    let pki = ensure_dev_pki(&tmp.path().join("pki"), None).unwrap();
     let key = SealKey::from_files(&pki.seal_key, &pki.seal_chain).unwrap();
 
     let mut modern = Document::load_mem(&sample_pdf(3, "Modern", true)).unwrap();

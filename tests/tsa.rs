@@ -42,7 +42,7 @@ fn pem_roots(path: &Path) -> Vec<Vec<u8>> {
 fn openssl_verifies_our_unit_s_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let pki = ensure_dev_pki(&d.join("keys")).unwrap();
+    let pki = ensure_dev_pki(&d.join("keys"), None).unwrap();
     let unit = TsaUnit::new(
         SealKey::from_files(&pki.tsa_key, &pki.tsa_chain).unwrap(),
         DEV_POLICY,
@@ -248,7 +248,7 @@ fn our_client_checks_openssl_replies() {
     assert!(matches!(e, Err(TsaError::PolicyMismatch { .. })), "{e:?}");
     // Trusting another root: the same reply is untrusted.
     let keys = tempfile::tempdir().unwrap();
-    let pki = ensure_dev_pki(keys.path()).unwrap();
+    let pki = ensure_dev_pki(keys.path(), None).unwrap();
     let e = verify_reply(
         "openssl",
         &reply,
@@ -390,7 +390,7 @@ async fn the_gateway_serves_the_development_unit_and_the_client_fails_over() {
         "{e:?}"
     );
     let keys = tempfile::tempdir().unwrap();
-    let other = ensure_dev_pki(keys.path()).unwrap();
+    let other = ensure_dev_pki(keys.path(), None).unwrap();
     let untrusting = TsaClient::new(
         vec![format!("{}/tsa", server.base)],
         None,
@@ -402,5 +402,96 @@ async fn the_gateway_serves_the_development_unit_and_the_client_fails_over() {
     assert!(
         matches!(&e, Err(TsaError::AllFailed(v)) if matches!(v[0], TsaError::Untrusted { .. })),
         "{e:?}"
+    );
+}
+
+/// `signgate tsa serve`: the development unit on its own answers OpenSSL's request at `/`,
+/// the reply verifies with OpenSSL against the development root; the production profile
+/// refuses to start it.
+#[tokio::test(flavor = "multi_thread")]
+async fn tsa_serve_runs_the_unit_standalone_and_refuses_production() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::Stdio;
+    /// Kills the unit even when an assertion fails first.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    common::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let keys = d.join("keys");
+    let child_process = Command::new(common::BIN)
+        .args(["tsa", "serve", "--listen", "127.0.0.1:0"])
+        .env_remove("SIGNGATE_CONFIG")
+        .env("SIGNGATE__KEYS__DIR", &keys)
+        .current_dir(d)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = Running(child_process);
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("listening on") {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("tsa serve started");
+    let base = line.rsplit(' ').next().unwrap().to_string();
+    std::fs::write(d.join("data.bin"), b"a document to stamp").unwrap();
+    openssl(
+        d,
+        &[
+            "ts", "-query", "-data", "data.bin", "-sha256", "-cert", "-out", "q.tsq",
+        ],
+    );
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/"))
+        .header("content-type", "application/timestamp-query")
+        .body(std::fs::read(d.join("q.tsq")).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    std::fs::write(d.join("r.tsr"), resp.bytes().await.unwrap()).unwrap();
+    let root = keys.join("dev-root-ca.pem");
+    let out = openssl(
+        d,
+        &[
+            "ts",
+            "-verify",
+            "-queryfile",
+            "q.tsq",
+            "-in",
+            "r.tsr",
+            "-CAfile",
+            root.to_str().unwrap(),
+        ],
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Verification: OK"));
+    drop(child);
+
+    let refused = Command::new(common::BIN)
+        .args(["tsa", "serve", "--listen", "127.0.0.1:0"])
+        .env_remove("SIGNGATE_CONFIG")
+        .env("SIGNGATE__KEYS__DIR", &keys)
+        .env("SIGNGATE__PROFILE", "production")
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("development") || err.contains("production"),
+        "{err}"
     );
 }

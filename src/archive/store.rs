@@ -567,7 +567,7 @@ impl Store {
         let version: i64 = row.try_get("version")?;
         let signers = sqlx::query(
             "SELECT id, position, identifier_kind, identifier, on_behalf_of, email, mobile, \
-             signing_order, status, status_at, identity_json FROM signers WHERE job_id = $1 \
+             signing_order, status, status_at, identity_json, client_ip, user_agent FROM signers WHERE job_id = $1 \
              ORDER BY position",
         )
         .bind(job_id)
@@ -1117,6 +1117,8 @@ fn signer_from_row(r: &AnyRow) -> Result<Signer, StoreError> {
         status: parse_col(r, "status", SignerStatus::parse)?,
         status_at: from_ms(r.try_get("status_at")?),
         identity_json: r.try_get("identity_json")?,
+        client_ip: r.try_get("client_ip")?,
+        user_agent: r.try_get("user_agent")?,
     })
 }
 

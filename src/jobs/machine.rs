@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! in_progress ──all signers signed──▶ (sealing queue) ──sealed──▶ completed
+//!      │                                       └──sealing gives up──▶ failed
 //!      │ any signer rejects ──▶ failed      (waiting signers → cancelled)
 //!      │ organisation cancels ──▶ cancelled (waiting signers → cancelled)
 //!      │ deadline passes (scheduler) ──▶ expired (waiting signers → expired)
@@ -34,6 +35,11 @@ pub enum Action<'a> {
     Sealed {
         blob_key: String,
         sha256: String,
+    },
+    /// Sealing gave up (a permanent error, or retries exhausted): the job fails with a reason
+    /// the sender can read.
+    SealingFailed {
+        reason: String,
     },
 }
 
@@ -270,6 +276,22 @@ pub fn decide(
             t.sealed = Some((blob_key, sha256));
             t.dequeue_seal = true;
         }
+        Action::SealingFailed { reason } => {
+            if job.status != JobStatus::InProgress {
+                return Err(Refusal::JobNotInProgress(job.status));
+            }
+            if !all_signed(job) {
+                return Err(Refusal::NotReadyForSealing);
+            }
+            t.job_status = Some(JobStatus::Failed);
+            t.events.push(event(
+                job,
+                None,
+                "job_failed",
+                serde_json::json!({"status": "failed", "reason": "sealing_failed", "detail": reason}),
+            ));
+            t.dequeue_seal = true;
+        }
     }
     Ok(t)
 }
@@ -297,6 +319,8 @@ mod tests {
             status: SignerStatus::Waiting,
             status_at: now(),
             identity_json: None,
+            client_ip: None,
+            user_agent: None,
         }
     }
 
@@ -394,6 +418,32 @@ mod tests {
         .unwrap();
         assert_eq!(t.job_status, Some(JobStatus::Completed));
         assert!(t.dequeue_seal);
+    }
+
+    #[test]
+    fn sealing_failure_fails_only_a_fully_signed_job_with_its_reason() {
+        let mut j = job();
+        let give_up = || Action::SealingFailed {
+            reason: "every TSA failed".into(),
+        };
+        assert_eq!(
+            decide(&j, 0, give_up(), now()).unwrap_err(),
+            Refusal::NotReadyForSealing
+        );
+        j.signers[0].status = SignerStatus::Signed;
+        j.signers[1].status = SignerStatus::Signed;
+        let t = decide(&j, 5, give_up(), now()).unwrap();
+        assert_eq!(t.job_status, Some(JobStatus::Failed));
+        assert!(t.dequeue_seal);
+        assert!(t.sealed.is_none());
+        let ev = t.events.iter().find(|e| e.kind == "job_failed").unwrap();
+        assert_eq!(ev.data["reason"], "sealing_failed");
+        assert_eq!(ev.data["detail"], "every TSA failed");
+        j.status = JobStatus::Completed;
+        assert_eq!(
+            decide(&j, 6, give_up(), now()).unwrap_err(),
+            Refusal::JobNotInProgress(JobStatus::Completed)
+        );
     }
 
     #[test]

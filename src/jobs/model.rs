@@ -234,6 +234,9 @@ pub struct Signer {
     pub status_at: OffsetDateTime,
     /// The verified identity recorded when the signer signed (JSON of `VerifiedIdentity`).
     pub identity_json: Option<String>,
+    /// Client address and user agent recorded with the signer's decision (sealed evidence).
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 #[derive(Debug, Clone)]

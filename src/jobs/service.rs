@@ -174,6 +174,8 @@ impl JobService {
                 status: SignerStatus::Waiting,
                 status_at: now,
                 identity_json: None,
+                client_ip: None,
+                user_agent: None,
             })
             .collect();
         let token_hashes: Vec<String> = signers
@@ -364,6 +366,19 @@ impl JobService {
         self.act(None, job_id, now, |_| Action::Sealed {
             blob_key: blob_key.to_string(),
             sha256: sha256.to_string(),
+        })
+        .await
+    }
+
+    /// Fails a fully signed job whose sealing gave up; `reason` is shown to the sender.
+    pub async fn sealing_failed(
+        &self,
+        job_id: &str,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<Job, JobError> {
+        self.act(None, job_id, now, |_| Action::SealingFailed {
+            reason: reason.to_string(),
         })
         .await
     }

@@ -1,8 +1,12 @@
 //! CMS `SignedData` for PAdES-BASELINE-B signatures (ETSI EN 319 142-1 §6.3, EN 319 122-1).
 //!
 //! This file owns the DER structure of the signature container: a detached `SignedData` over a
-//! SHA-256 content digest with the content-type, message-digest and ESS signing-certificate-v2
-//! signed attributes, signed by a [`SealKey`]. It must not touch PDF bytes (the caller computes
+//! content digest with the content-type, message-digest and ESS signing-certificate-v2
+//! signed attributes, signed by a [`SealKey`]. The digest algorithm is the key's
+//! ([`SealKey::digest_algorithm`]: SHA-384 for ECDSA P-384, SHA-256 otherwise), so
+//! `digestAlgorithm`, the content digest and the hash inside `signatureAlgorithm` agree (RFC
+//! 5652 §5.4 hashes the signed attributes with `digestAlgorithm`; RFC 5753 §2.1.1, RFC 4056
+//! §2.2). It must not touch PDF bytes (the caller computes
 //! the digest over the ByteRange), must not add a signing-time attribute (PAdES puts the time in
 //! the signature dictionary), and does not fetch timestamps itself: unsigned attributes are
 //! supplied by the caller through [`build_detached_signed_data_with`].
@@ -45,8 +49,8 @@ pub const OID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.
 /// Errors while building the CMS container.
 #[derive(Debug, thiserror::Error)]
 pub enum CmsError {
-    /// The content digest is not a SHA-256 digest.
-    #[error("content digest must be 32 bytes (SHA-256), got {0}")]
+    /// The content digest is not a digest of the key's digest algorithm.
+    #[error("content digest has {0} bytes, not the length of the seal key's digest algorithm")]
     BadDigestLength(usize),
     /// DER encoding failed (for example a malformed certificate in the chain).
     #[error("DER encoding: {0}")]
@@ -109,9 +113,10 @@ fn attribute(oid: ObjectIdentifier, value: Any) -> Result<Attribute, CmsError> {
     })
 }
 
-fn sha256_alg() -> AlgorithmIdentifierOwned {
+/// The `DigestAlgorithmIdentifier` of `key`'s digest (parameters absent, RFC 5754 §2).
+fn digest_alg(key: &SealKey) -> AlgorithmIdentifierOwned {
     AlgorithmIdentifierOwned {
-        oid: OID_SHA256,
+        oid: key.digest_algorithm().oid(),
         parameters: None,
     }
 }
@@ -131,7 +136,7 @@ pub fn signed_attributes_for(
     content_digest: &[u8],
     key: &SealKey,
 ) -> Result<SetOfVec<Attribute>, CmsError> {
-    if content_digest.len() != digest::SHA256_OUTPUT_LEN {
+    if content_digest.len() != key.digest_algorithm().digest(b"").len() {
         return Err(CmsError::BadDigestLength(content_digest.len()));
     }
     let leaf = key.leaf();
@@ -159,8 +164,8 @@ pub fn signed_attributes_for(
     Ok(SetOfVec::try_from(attrs)?)
 }
 
-/// Builds a detached CMS `SignedData` (DER `ContentInfo`) over `content_digest`, the SHA-256
-/// of the signed PDF byte ranges.
+/// Builds a detached CMS `SignedData` (DER `ContentInfo`) over `content_digest`, the digest
+/// (with [`SealKey::digest_algorithm`]) of the signed PDF byte ranges.
 pub fn build_detached_signed_data(
     content_digest: &[u8],
     key: &SealKey,
@@ -191,7 +196,8 @@ where
 
 /// A CMS `SignedData` (DER `ContentInfo`) by `key`: detached when `econtent` is `None`,
 /// else encapsulating it (as an RFC 3161 token encapsulates its `TSTInfo`);
-/// `content_digest` is the SHA-256 of the content either way. `with_chain`: include the
+/// `content_digest` is the digest of the content (with [`SealKey::digest_algorithm`]) either
+/// way. `with_chain`: include the
 /// key's certificate chain.
 pub fn build_signed_data<F>(
     content_type: ObjectIdentifier,
@@ -224,7 +230,7 @@ where
             issuer: leaf.tbs_certificate.issuer.clone(),
             serial_number: leaf.tbs_certificate.serial_number.clone(),
         }),
-        digest_alg: sha256_alg(),
+        digest_alg: digest_alg(key),
         signed_attrs: Some(signed_attrs),
         signature_algorithm: key.signature_algorithm(),
         signature: OctetString::new(signature)?,
@@ -249,7 +255,7 @@ where
         } else {
             CmsVersion::V3
         },
-        digest_algorithms: SetOfVec::try_from(vec![sha256_alg()])?,
+        digest_algorithms: SetOfVec::try_from(vec![digest_alg(key)])?,
         encap_content_info: EncapsulatedContentInfo {
             econtent_type: content_type,
             econtent,
@@ -276,7 +282,7 @@ mod tests {
 
     fn dev_key() -> (tempfile::TempDir, SealKey) {
         let dir = tempfile::tempdir().unwrap();
-        let p = crate::sealing::keys::ensure_dev_pki(dir.path()).unwrap();
+        let p = crate::sealing::keys::ensure_dev_pki(dir.path(), None).unwrap();
         let key = SealKey::from_files(&p.seal_key, &p.seal_chain).unwrap();
         (dir, key)
     }

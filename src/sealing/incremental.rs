@@ -13,11 +13,11 @@
 use std::collections::HashSet;
 use std::io::Write as _;
 
-use aws_lc_rs::digest;
 use lopdf::{Dictionary, Object, ObjectId, StringFormat, Writer, dictionary};
 
 use crate::sealing::SealError;
 use crate::sealing::ltv::LtvData;
+use crate::validation::crypto::DigestAlg;
 
 /// Width of each `/ByteRange` number field.
 const BYTE_RANGE_DIGITS: usize = 10;
@@ -237,14 +237,12 @@ pub(crate) fn patch_byte_range(buf: &mut [u8], slots: &SigSlots) -> Result<(), S
     Ok(())
 }
 
-/// SHA-256 over the bytes `/ByteRange` covers.
-pub(crate) fn byte_range_digest(buf: &[u8], slots: &SigSlots) -> [u8; 32] {
-    let mut ctx = digest::Context::new(&digest::SHA256);
-    ctx.update(&buf[..slots.contents_start]);
-    ctx.update(&buf[slots.contents_end..]);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(ctx.finish().as_ref());
-    out
+/// The digest with `alg` of the bytes `/ByteRange` covers.
+pub(crate) fn byte_range_digest(buf: &[u8], slots: &SigSlots, alg: DigestAlg) -> Vec<u8> {
+    let mut h = alg.hasher();
+    h.update(&buf[..slots.contents_start]);
+    h.update(&buf[slots.contents_end..]);
+    h.finish()
 }
 
 /// Writes `der` as hex into the reserved `/Contents` (the zero padding after it stays).
@@ -500,7 +498,7 @@ impl SealedPdf {
     pub(crate) fn append_doc_timestamp(
         &mut self,
         reserved: usize,
-    ) -> Result<(SigSlots, [u8; 32]), SealError> {
+    ) -> Result<(SigSlots, Vec<u8>), SealError> {
         let mut offsets: Vec<(u32, usize)> = Vec::new();
         let field_id = self.alloc()?;
         let sig_id = self.alloc()?;
@@ -554,7 +552,7 @@ impl SealedPdf {
         );
         self.finish_update(&mut offsets)?;
         patch_byte_range(&mut self.bytes, &slots)?;
-        let digest = byte_range_digest(&self.bytes, &slots);
+        let digest = byte_range_digest(&self.bytes, &slots, DigestAlg::Sha256);
         Ok((slots, digest))
     }
 

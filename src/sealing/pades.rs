@@ -145,7 +145,8 @@ pub struct SealInput {
 pub fn seal(input: &SealInput, key: &SealKey) -> Result<Vec<u8>, SealError> {
     let mut base = Base::assemble(input)?;
     let slots = base.finish(key, CONTENTS_RESERVED)?;
-    let digest = incremental::byte_range_digest(&base.bytes, &slots);
+    // The CMS digest algorithm is the seal key's (SHA-384 for ECDSA P-384).
+    let digest = incremental::byte_range_digest(&base.bytes, &slots, key.digest_algorithm());
     let cms = build_detached_signed_data(&digest, key)?;
     incremental::fill_contents(&mut base.bytes, &slots, &cms)?;
     Ok(base.bytes)
@@ -181,7 +182,7 @@ pub async fn seal_lta(
     let (slots, sig_token, cms) = loop {
         attempt += 1;
         let slots = base.finish(key, reserved)?;
-        let digest = incremental::byte_range_digest(&base.bytes, &slots);
+        let digest = incremental::byte_range_digest(&base.bytes, &slots, key.digest_algorithm());
         let mut signature = Vec::new();
         let plain = build_detached_signed_data_with(&digest, key, |sig| {
             signature.extend_from_slice(sig);

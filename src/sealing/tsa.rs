@@ -511,7 +511,7 @@ impl TsaUnit {
             extensions: None,
         };
         let tst_der = tst.to_der().map_err(|_| Failure::SystemFailure)?;
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &tst_der);
+        let digest = self.key.digest_algorithm().digest(&tst_der);
         build_signed_data(
             OID_CT_TST_INFO,
             Some(&tst_der),
@@ -560,7 +560,7 @@ mod tests {
 
     fn unit() -> (tempfile::TempDir, TsaUnit, Vec<Vec<u8>>) {
         let dir = tempfile::tempdir().unwrap();
-        let p = ensure_dev_pki(dir.path()).unwrap();
+        let p = ensure_dev_pki(dir.path(), None).unwrap();
         let key = SealKey::from_files(&p.tsa_key, &p.tsa_chain).unwrap();
         let pem = std::fs::read_to_string(&p.root_cert).unwrap();
         let root = crate::trust::anchors::parse_pem_certs(&pem, "dev root").unwrap();

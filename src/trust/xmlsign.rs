@@ -27,6 +27,11 @@ use crate::trust::xmldsig::{self, DSIG_NS, DsigError, ENVELOPED_SIGNATURE};
 pub const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 /// `SignatureMethod` for ECDSA with SHA-256.
 pub const ECDSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
+/// `SignatureMethod` for ECDSA with SHA-384 (RFC 6931 §2.3.6).
+pub const ECDSA_SHA384: &str = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384";
+/// `SignatureMethod` for RSASSA-PSS with SHA-256 and MGF1-SHA-256, salt length 32 (RFC 6931
+/// §2.3.10, without explicit parameters).
+pub const RSA_PSS_SHA256: &str = "http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1";
 /// `DigestMethod` SHA-256.
 pub const SHA256_URI: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
 
