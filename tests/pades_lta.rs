@@ -12,7 +12,8 @@
 //!   (fail closed, no PDF); with a CRL the seal falls back to it;
 //! - the originals are embedded byte for byte (`qpdf --show-attachment`), the extra
 //!   associated file too, with their `/AFRelationship`;
-//! - a second seal fetches nothing (the front counts the requests).
+//! - a second seal fetches nothing (the front counts the requests);
+//! - the development PKI (CRL only) seals at LTA once its CRL is served.
 //!
 //! A missing pyHanko, qpdf or openssl is a test failure, not a skip.
 
@@ -628,6 +629,71 @@ async fn unreachable_responder_falls_back_to_the_crl() {
         .arg(&out)
         .arg(pki.path("root.pem")));
     println!("--- pyHanko ades_lta_validation (CRL) ---\n{}", v.out);
+    assert!(v.ok, "{}", v.out);
+    assert!(v.out.contains("lta indication: AdESPassed.OK"), "{}", v.out);
+    assert!(v.out.contains("bottom line: True"), "{}", v.out);
+}
+
+/// The development PKI (root → seal, root → TSA, a CRL distribution point, no OCSP) seals at
+/// LTA once its CRL is served: what `dev` gets when the gateway serves its development CRL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn development_pki_seals_with_its_crl() {
+    use signgate::sealing::keys::{SealKey, dev_crl, ensure_dev_pki};
+    let (listener, base) = pki::FileServer::bind();
+    let crl_url = format!("{base}/dev-ca.crl");
+    let dir = tempfile::tempdir().unwrap();
+    let paths = ensure_dev_pki(dir.path(), Some(&crl_url)).unwrap();
+    let crl = dev_crl(&paths, OffsetDateTime::now_utc()).unwrap();
+    let mut server = pki::FileServer::start(listener, vec![("/dev-ca.crl".into(), crl)]);
+    let key = SealKey::from_files(&paths.seal_key, &paths.seal_chain).unwrap();
+    let tsa = signgate::sealing::tsa::TsaUnit::new(
+        SealKey::from_files(&paths.tsa_key, &paths.tsa_chain).unwrap(),
+        signgate::sealing::tsa::DEV_POLICY,
+    );
+    let roots = signgate::trust::anchors::parse_pem_certs(
+        &std::fs::read_to_string(&paths.root_cert).unwrap(),
+        "dev root",
+    )
+    .unwrap();
+    let ltv = fetcher();
+    let sealed = seal_lta(&job(), &key, &tsa, &ltv, &roots).await.unwrap();
+    assert_eq!(
+        server.requests("/dev-ca.crl"),
+        1,
+        "one download for seal and TSA"
+    );
+    server.stop();
+    let (_, ocsps, crls) = dss(&sealed);
+    assert!(ocsps.is_empty());
+    assert_eq!(crls.len(), 1);
+    let validator = Validator {
+        explicit_anchors: roots,
+        ..Validator::new()
+    };
+    let report = validator
+        .validate(&sealed, None, OffsetDateTime::now_utc())
+        .unwrap();
+    let json = serde_json::to_string_pretty(&report).unwrap();
+    assert_eq!(report.signatures[0].format, "PAdES-BASELINE-LTA", "{json}");
+    assert_eq!(
+        report.signatures[0].indication,
+        Indication::TotalPassed,
+        "{json}"
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sealed-dev.pdf");
+    std::fs::write(&out, &sealed).unwrap();
+    let script = tmp.path().join("lta.py");
+    std::fs::write(&script, PYHANKO_LTA).unwrap();
+    let v = run(Command::new(python())
+        .arg(&script)
+        .arg(&out)
+        .arg(&paths.root_cert));
+    println!(
+        "--- pyHanko ades_lta_validation (development PKI) ---\n{}",
+        v.out
+    );
     assert!(v.ok, "{}", v.out);
     assert!(v.out.contains("lta indication: AdESPassed.OK"), "{}", v.out);
     assert!(v.out.contains("bottom line: True"), "{}", v.out);

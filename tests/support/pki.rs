@@ -564,6 +564,58 @@ impl Pki {
     }
 }
 
+/// A loopback HTTP server for fixed files (CRLs, certificates), counting requests per path.
+/// Stopped on drop.
+pub struct FileServer {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    front: Option<Front>,
+}
+
+impl FileServer {
+    /// Binds a free loopback port (so URLs can be put into certificates before the files
+    /// exist); serve with [`FileServer::start`].
+    pub fn bind() -> (TcpListener, String) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://127.0.0.1:{}", l.local_addr().unwrap().port());
+        (l, url)
+    }
+
+    /// Serves `files` (path → bytes, `GET` only) on `listener`.
+    pub fn start(listener: TcpListener, files: Vec<(String, Vec<u8>)>) -> FileServer {
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let routes = files
+            .into_iter()
+            .map(|(p, b)| (p, Route::File(b)))
+            .collect();
+        FileServer {
+            base_url,
+            front: Some(Front::start(listener, routes)),
+        }
+    }
+
+    /// Requests seen for `path`.
+    pub fn requests(&self, path: &str) -> usize {
+        self.front
+            .as_ref()
+            .map(|f| f.count(path))
+            .unwrap_or_default()
+    }
+
+    /// Stops serving.
+    pub fn stop(&mut self) {
+        if let Some(f) = self.front.take() {
+            f.stop();
+        }
+    }
+}
+
+impl Drop for FileServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 enum Route {
     /// Forward the request to `openssl ocsp` on this port.
     Forward(u16),
