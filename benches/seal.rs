@@ -71,6 +71,7 @@ fn main() {
             signed_at: now,
         }],
         sealed_at: now,
+        attachments: Vec::new(),
     };
     // `cargo test --all-targets` runs this file too (without `--bench`): seal once, check, done.
     if !std::env::args().any(|a| a == "--bench") {

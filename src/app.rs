@@ -403,6 +403,7 @@ async fn seal_job(state: &AppState, key: &Arc<SealKey>, job_id: &str) -> Result<
                 documents,
                 signers,
                 sealed_at: OffsetDateTime::now_utc(),
+                attachments: Vec::new(),
             };
             let key = key.clone();
             let pdf = tokio::task::spawn_blocking(move || seal(&input, &key))

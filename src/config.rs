@@ -49,6 +49,9 @@ pub struct Config {
     pub trust: TrustConfig,
     pub dev_idp: DevIdpConfig,
     pub tsa: TsaConfig,
+    /// Long-term validation material fetched for seals (`[ltv]`).
+    #[serde(default)]
+    pub ltv: LtvConfig,
     /// ID-porten (OIDC). Configured when `idporten.issuer` is set.
     #[serde(default)]
     pub idporten: Option<IdportenConfig>,
@@ -188,6 +191,41 @@ pub struct TsaConfig {
     /// Serve the development time-stamping unit at `POST /tsa` (key from the development
     /// PKI). Refused in production.
     pub dev_unit: bool,
+}
+
+/// Revocation material fetched for long-term validation of seals (`[ltv]`): OCSP responses
+/// and CRLs of the seal and TSA certificate paths, cached until their `nextUpdate`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LtvConfig {
+    /// Whole-exchange timeout of one OCSP request or CRL download.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Largest OCSP response accepted (bytes; at most 64 KiB).
+    pub max_ocsp_bytes: usize,
+    /// Largest CRL accepted (bytes; at most 16 MiB).
+    pub max_crl_bytes: usize,
+    /// Memory for cached OCSP responses and CRLs (bytes).
+    pub cache_max_bytes: u64,
+    /// Longest an OCSP response or CRL is reused, even when its `nextUpdate` is later.
+    #[serde(with = "humantime_serde")]
+    pub max_cache_age: Duration,
+    /// How far ahead of our clock a responder's `thisUpdate` may be.
+    #[serde(with = "humantime_serde")]
+    pub clock_skew: Duration,
+}
+
+impl Default for LtvConfig {
+    fn default() -> Self {
+        LtvConfig {
+            timeout: Duration::from_secs(5),
+            max_ocsp_bytes: 64 * 1024,
+            max_crl_bytes: 16 * 1024 * 1024,
+            cache_max_bytes: 64 * 1024 * 1024,
+            max_cache_age: Duration::from_secs(12 * 3600),
+            clock_skew: Duration::from_secs(120),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

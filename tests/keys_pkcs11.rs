@@ -310,6 +310,7 @@ fn job(title: &str) -> SealInput {
             signed_at: OffsetDateTime::now_utc(),
         }],
         sealed_at: OffsetDateTime::now_utc(),
+        attachments: Vec::new(),
     }
 }
 

@@ -130,6 +130,7 @@ fn job(docs: Vec<SealDocument>) -> SealInput {
             },
         ],
         sealed_at: time::OffsetDateTime::now_utc(),
+        attachments: Vec::new(),
     }
 }
 

@@ -3,15 +3,20 @@
 //! This module owns everything needed to turn the documents of a completed job into one sealed
 //! PDF: the seal key and its certificate chain ([`keys`]), the CMS `SignedData` structure
 //! ([`cms`]), intake checks for uploaded PDFs ([`pdf`]), the generated signature page
-//! ([`page`]) and the PAdES-BASELINE-B assembly ([`pades`]); per signer, the evidence record
-//! ([`evidence`]) sealed as XAdES-BASELINE-LT/-LTA ([`xades`]).
+//! ([`page`]), the PAdES assembly at levels BASELINE-B and BASELINE-LTA ([`pades`], with the
+//! byte-level revisions in [`incremental`]), RFC 3161 time-stamping ([`tsa`]) and the
+//! long-term validation material ([`ltv`]); per signer, the evidence record ([`evidence`])
+//! sealed as XAdES-BASELINE-LT/-LTA ([`xades`]).
 //!
-//! It is a pure library layer: it reads key files and byte buffers and returns bytes or typed
-//! errors. It must not decide job state, talk to storage, the database or the network, or log
-//! document contents or key material. Callers decide what a failure means for a job.
+//! It is a library layer: it reads key files and byte buffers and returns bytes or typed
+//! errors; the only network it touches is the TSAs and the OCSP responders / CRL distribution
+//! points of the certificates it seals with (through [`tsa`] and [`ltv`]). It must not decide
+//! job state, talk to storage or the database, or log document contents or key material.
+//! Callers decide what a failure means for a job.
 
 pub mod cms;
 pub mod evidence;
+pub(crate) mod incremental;
 pub mod keys;
 pub mod ltv;
 pub mod pades;
@@ -49,6 +54,12 @@ pub enum SealError {
     /// The merged document could not be assembled or written.
     #[error("assembling the sealed PDF failed: {0}")]
     Assemble(String),
+    /// No acceptable timestamp was obtained.
+    #[error("time-stamping: {0}")]
+    Timestamp(#[from] tsa::TsaError),
+    /// The long-term validation material could not be gathered (fail closed: nothing sealed).
+    #[error("long-term validation data: {0}")]
+    Ltv(#[from] ltv::LtvError),
     /// The CMS container does not fit the space reserved for it in the PDF.
     #[error("signature container is {needed} bytes but only {reserved} bytes are reserved")]
     SignatureTooLarge {

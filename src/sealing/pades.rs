@@ -1,34 +1,98 @@
-//! PAdES-BASELINE-B sealing of a finished job: merge the job's documents, append the signature
-//! page, and sign the result with the seal key in one clean PDF revision.
+//! PAdES sealing of a finished job: merge the job's documents, append the signature page,
+//! keep the originals byte-exact as embedded files, and seal the result with the seal key —
+//! as PAdES-BASELINE-B in one clean revision ([`seal`]), or as PAdES-BASELINE-LTA
+//! ([`seal_lta`], ETSI EN 319 142-1 §6): the same revision with a signature timestamp in the
+//! CMS, then an incremental update with the DSS (every certificate, OCSP response and CRL of
+//! the seal and TSA paths), then one with a document timestamp over all of it.
 //!
 //! This file owns the PDF assembly (object import and renumbering, page tree, AcroForm with an
-//! invisible signature field, `/Info`) and the byte-exact signature placement (`/ByteRange`
-//! computed around the `/Contents` hex string, SHA-256 over the covered bytes, CMS spliced in).
-//! It must not decide job state, must not alter the input documents' page content, and must not
-//! do any I/O: input and output are byte buffers.
+//! invisible signature field, `/Info`, the embedded-file name tree and associated files
+//! `/AF`), writing the first revision, and the order of the LTA steps. Byte-level writing of
+//! signature dictionaries and updates is `incremental`'s. It must not decide job state, must
+//! not alter the input documents' page content or the embedded originals, and does no I/O of
+//! its own: the timestamper and the LTV fetcher it is handed do the network.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write as _;
 
 use aws_lc_rs::digest;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use cms::content_info::ContentInfo;
+use cms::signed_data::{SignedData, SignerInfos};
+use der::asn1::{Any, SetOfVec};
+use der::{Decode, Encode};
 use lopdf::{Dictionary, Document, Object, ObjectId, StringFormat, dictionary};
+use x509_cert::attr::Attribute;
 
 use crate::sealing::SealError;
-use crate::sealing::cms::build_detached_signed_data;
+use crate::sealing::cms::{
+    CmsError, OID_SIGNATURE_TIMESTAMP_TOKEN, build_detached_signed_data,
+    build_detached_signed_data_with,
+};
+use crate::sealing::incremental::{
+    self, SealedPdf, SigKind, SigSlots, text_string, unique_name, write_flate_stream, write_object,
+    write_sig_dict, write_xref_and_trailer,
+};
 use crate::sealing::keys::SealKey;
+use crate::sealing::ltv::{LtvFetcher, Target, Usage, token_signer};
 use crate::sealing::page;
 use crate::sealing::pdf::{self, PdfError, guarded};
+use crate::sealing::tsa::Timestamper;
+use crate::validation::crypto::DigestAlg;
 
-/// Bytes reserved for the DER CMS container in `/Contents` (written as twice as many hex
-/// digits). Leaves room for a signature timestamp token to be added later.
+/// Bytes reserved for the DER CMS container of a PAdES-BASELINE-B seal in `/Contents`
+/// (written as twice as many hex digits).
 pub const CONTENTS_RESERVED: usize = 16 * 1024;
+/// Room for a signature timestamp token on top of the CMS container of an LTA seal. A token
+/// that does not fit makes the seal start over with enough room.
+pub const TIMESTAMP_ALLOWANCE: usize = 12 * 1024;
+/// Bytes first reserved for the document timestamp token.
+pub const DOC_TIMESTAMP_RESERVED: usize = 12 * 1024;
 
 /// The `/Reason` written into the signature dictionary.
 pub const SEAL_REASON: &str = "Sealed by signgate after all signers signed";
 
-/// Width of each `/ByteRange` number field.
-const BYTE_RANGE_DIGITS: usize = 10;
+/// How an embedded file relates to the document (ISO 32000-2 §14.13, `/AFRelationship`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfRelationship {
+    /// The original source material of the document (the uploaded PDFs).
+    Source,
+    /// Information used to derive a visual presentation.
+    Data,
+    /// An alternative representation.
+    Alternative,
+    /// A supplemental representation of the original source or data (evidence records).
+    Supplement,
+    /// None of the above.
+    Unspecified,
+}
+
+impl AfRelationship {
+    fn name(self) -> &'static str {
+        match self {
+            AfRelationship::Source => "Source",
+            AfRelationship::Data => "Data",
+            AfRelationship::Alternative => "Alternative",
+            AfRelationship::Supplement => "Supplement",
+            AfRelationship::Unspecified => "Unspecified",
+        }
+    }
+}
+
+/// A file to embed as an associated file of the sealed PDF (for example a signer's XAdES
+/// evidence, with [`AfRelationship::Supplement`]).
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    /// File name shown by readers (`/UF`); path separators are replaced.
+    pub name: String,
+    /// Media type (`/Subtype` of the embedded file stream), e.g. `application/xml`.
+    pub mime: String,
+    /// Description (`/Desc`).
+    pub description: String,
+    /// Relationship to the document.
+    pub relationship: AfRelationship,
+    /// The content, embedded byte for byte.
+    pub bytes: Vec<u8>,
+}
 
 /// One document of the job, in the order it should appear.
 #[derive(Debug, Clone)]
@@ -65,190 +129,544 @@ pub struct SealInput {
     pub sender_name: String,
     /// Sender organisation number.
     pub sender_orgnr: String,
-    /// Documents in order.
+    /// Documents in order. Each is also embedded byte-exact with `/AFRelationship /Source`.
     pub documents: Vec<SealDocument>,
     /// Signers in order.
     pub signers: Vec<SealSigner>,
     /// Sealing time, written to the signature dictionary `/M`.
     pub sealed_at: time::OffsetDateTime,
+    /// Further associated files (the signers' XAdES evidence, …), embedded after the
+    /// originals.
+    pub attachments: Vec<Attachment>,
 }
 
-/// Merges the job's documents, appends the signature page and applies a PAdES-BASELINE-B
-/// signature with `key`. Returns the sealed PDF.
+/// Merges the job's documents, appends the signature page, embeds the originals and applies a
+/// PAdES-BASELINE-B signature with `key`. Returns the sealed PDF (one revision).
 pub fn seal(input: &SealInput, key: &SealKey) -> Result<Vec<u8>, SealError> {
-    if input.documents.is_empty() {
-        return Err(SealError::NoDocuments);
-    }
-    let digests: Vec<[u8; 32]> = input
-        .documents
-        .iter()
-        .map(|d| {
-            let mut out = [0u8; 32];
-            out.copy_from_slice(digest::digest(&digest::SHA256, &d.bytes).as_ref());
-            out
-        })
-        .collect();
-
-    let (body, sig_id) = assemble(input, &digests)?;
-    let mut prepared = place_signature_dictionary(body, sig_id, input, key)?;
-
+    let mut base = Base::assemble(input)?;
+    let slots = base.finish(key, CONTENTS_RESERVED)?;
     // The CMS digest algorithm is the seal key's (SHA-384 for ECDSA P-384).
-    let mut ctx = key.digest_algorithm().hasher();
-    ctx.update(&prepared.bytes[..prepared.contents_start]);
-    ctx.update(&prepared.bytes[prepared.contents_end..]);
-    let content_digest = ctx.finish();
-
-    let cms = build_detached_signed_data(content_digest.as_ref(), key)?;
-    if cms.len() > CONTENTS_RESERVED {
-        return Err(SealError::SignatureTooLarge {
-            needed: cms.len(),
-            reserved: CONTENTS_RESERVED,
-        });
-    }
-    // Hex digits go between '<' and '>'; the zero padding after them stays.
-    let hex_area = &mut prepared.bytes[prepared.contents_start + 1..prepared.contents_end - 1];
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for (i, b) in cms.iter().enumerate() {
-        hex_area[2 * i] = HEX[usize::from(b >> 4)];
-        hex_area[2 * i + 1] = HEX[usize::from(b & 0x0f)];
-    }
-    Ok(prepared.bytes)
+    let digest = incremental::byte_range_digest(&base.bytes, &slots, key.digest_algorithm());
+    let cms = build_detached_signed_data(&digest, key)?;
+    incremental::fill_contents(&mut base.bytes, &slots, &cms)?;
+    Ok(base.bytes)
 }
 
-struct Prepared {
-    bytes: Vec<u8>,
-    /// Offset of the `<` that opens `/Contents`.
-    contents_start: usize,
-    /// Offset just past the `>` that closes `/Contents`.
-    contents_end: usize,
+/// Seals like [`seal`] and raises the seal to PAdES-BASELINE-LTA:
+///
+/// 1. the CMS gets a signature timestamp (`id-aa-signatureTimeStampToken` over the signature
+///    value) from `tsa`;
+/// 2. `ltv` gathers and verifies revocation data for the seal certificate's path and the
+///    timestamp's TSA path to `roots` (fails closed: a revoked, unknown or unverifiable
+///    certificate stops the seal, and no PDF is returned);
+/// 3. an incremental update adds the DSS with all of it (and a `/VRI` entry for the seal);
+/// 4. an incremental update adds a document timestamp from `tsa` over everything;
+/// 5. when that timestamp's TSA certificate differs from the first one's, one more DSS
+///    update adds its validation data.
+///
+/// Assembly and hashing are CPU work on the calling task; callers with large documents run
+/// this where blocking a little is fine (a dedicated worker task).
+pub async fn seal_lta(
+    input: &SealInput,
+    key: &SealKey,
+    tsa: &dyn Timestamper,
+    ltv: &LtvFetcher,
+    roots: &[Vec<u8>],
+) -> Result<Vec<u8>, SealError> {
+    let mut base = Base::assemble(input)?;
+    let chain_len: usize = key.chain_der().iter().map(Vec::len).sum();
+    let mut reserved = (chain_len + 4096 + TIMESTAMP_ALLOWANCE).max(CONTENTS_RESERVED);
+
+    // 1. The seal with its signature timestamp; start over with more room if it does not fit.
+    let mut attempt = 0;
+    let (slots, sig_token, cms) = loop {
+        attempt += 1;
+        let slots = base.finish(key, reserved)?;
+        let digest = incremental::byte_range_digest(&base.bytes, &slots, key.digest_algorithm());
+        let mut signature = Vec::new();
+        let plain = build_detached_signed_data_with(&digest, key, |sig| {
+            signature.extend_from_slice(sig);
+            Ok(Vec::new())
+        })?;
+        let imprint = DigestAlg::Sha256.digest(&signature);
+        let token = tsa.timestamp(DigestAlg::Sha256, &imprint).await?;
+        let cms = with_signature_timestamp(&plain, &token)?;
+        if cms.len() <= reserved {
+            incremental::fill_contents(&mut base.bytes, &slots, &cms)?;
+            break (slots, token, cms);
+        }
+        if attempt >= 3 {
+            return Err(SealError::SignatureTooLarge {
+                needed: cms.len(),
+                reserved,
+            });
+        }
+        reserved = cms.len() + 2048;
+    };
+    // The /VRI key: SHA-1 of the /Contents value, zero padding included (ISO 32000-2
+    // §12.8.4.4), i.e. the CMS followed by zeros.
+    let vri_key = {
+        let mut h = digest::Context::new(&digest::SHA1_FOR_LEGACY_USE_ONLY);
+        let hex_len = slots.contents_end - slots.contents_start - 2;
+        h.update(&cms);
+        let zeros = [0u8; 1024];
+        let mut left = hex_len / 2 - cms.len();
+        while left > 0 {
+            let n = left.min(zeros.len());
+            h.update(&zeros[..n]);
+            left -= n;
+        }
+        hex::encode_upper(h.finish().as_ref())
+    };
+    let mut pdf = base.into_sealed();
+
+    // 2. + 3. Validation data for the seal and the signature timestamp, in the DSS.
+    let (sig_tsa, sig_tsa_certs) = token_signer(&sig_token)?;
+    let mut pool = key.chain_der().to_vec();
+    pool.extend(sig_tsa_certs);
+    let targets = [
+        Target {
+            cert: key.leaf_der(),
+            usage: Usage::Signature,
+        },
+        Target {
+            cert: &sig_tsa,
+            usage: Usage::Timestamping,
+        },
+    ];
+    let mut data = ltv.collect(&targets, &pool, roots).await?;
+    pdf.append_dss(&data, Some(vri_key))?;
+
+    // 4. The document timestamp over everything so far.
+    let mut reserved = DOC_TIMESTAMP_RESERVED;
+    let mut attempt = 0;
+    let doc_token = loop {
+        attempt += 1;
+        let mark = pdf.mark();
+        let (slots, digest) = pdf.append_doc_timestamp(reserved)?;
+        let token = tsa.timestamp(DigestAlg::Sha256, &digest).await?;
+        if token.len() <= (slots.contents_end - slots.contents_start - 2) / 2 {
+            incremental::fill_contents(&mut pdf.bytes, &slots, &token)?;
+            break token;
+        }
+        if attempt >= 3 {
+            return Err(SealError::SignatureTooLarge {
+                needed: token.len(),
+                reserved,
+            });
+        }
+        pdf.truncate(mark);
+        reserved = token.len() + 1024;
+    };
+
+    // 5. The document timestamp's TSA, when it is another one (failover to a second TSA).
+    let (doc_tsa, doc_tsa_certs) = token_signer(&doc_token)?;
+    if doc_tsa != sig_tsa {
+        let target = [Target {
+            cert: &doc_tsa,
+            usage: Usage::Timestamping,
+        }];
+        let more = ltv.collect(&target, &doc_tsa_certs, roots).await?;
+        if !data.contains(&more) {
+            data.merge(more);
+            pdf.append_dss(&data, None)?;
+        }
+    }
+    Ok(pdf.bytes)
+}
+
+/// Adds the signature timestamp token as the unsigned attribute of the (only) `SignerInfo`.
+fn with_signature_timestamp(cms_der: &[u8], token: &[u8]) -> Result<Vec<u8>, SealError> {
+    let ci = ContentInfo::from_der(cms_der).map_err(CmsError::Der)?;
+    let mut sd: SignedData = ci.content.decode_as().map_err(CmsError::Der)?;
+    let token = Any::from_der(token).map_err(|e| {
+        CmsError::UnsignedAttributes(format!("the timestamp token is not DER: {e}"))
+    })?;
+    let attr = Attribute {
+        oid: OID_SIGNATURE_TIMESTAMP_TOKEN,
+        values: SetOfVec::try_from(vec![token]).map_err(CmsError::Der)?,
+    };
+    let mut infos = sd.signer_infos.0.into_vec();
+    let Some(si) = infos.first_mut() else {
+        return Err(CmsError::UnsignedAttributes("no SignerInfo".into()).into());
+    };
+    si.unsigned_attrs = Some(SetOfVec::try_from(vec![attr]).map_err(CmsError::Der)?);
+    sd.signer_infos = SignerInfos(SetOfVec::try_from(infos).map_err(CmsError::Der)?);
+    let out = ContentInfo {
+        content_type: ci.content_type,
+        content: Any::encode_from(&sd).map_err(CmsError::Der)?,
+    };
+    Ok(out.to_der().map_err(CmsError::Der)?)
 }
 
 // ---------------------------------------------------------------------------------------------
-// Assembly
+// Assembly and the first revision
 // ---------------------------------------------------------------------------------------------
 
 fn assemble_err(msg: impl Into<String>) -> SealError {
     SealError::Assemble(msg.into())
 }
 
-/// Builds the merged document and writes it with lopdf. The signature dictionary is the object
-/// with the highest number, so lopdf writes it last, right before the xref table; it is a stub
-/// that [`place_signature_dictionary`] replaces byte-exactly.
-fn assemble(input: &SealInput, digests: &[[u8; 32]]) -> Result<(Vec<u8>, u32), SealError> {
-    let mut out = Document::with_version("1.7");
-    // A classic xref table: the signature splice below relies on its layout.
-    out.reference_table.cross_reference_type = lopdf::xref::XrefType::CrossReferenceTable;
-    let pages_id = out.new_object_id();
-    let mut kids: Vec<Object> = Vec::new();
-    let mut form = FormParts::default();
-    let mut version = (1u32, 7u32);
-    let mut total_input = 0usize;
+/// An embedded file whose stream is copied straight from the input when the file is written.
+struct EmbeddedStream<'a> {
+    id: u32,
+    length_id: u32,
+    mime: &'a str,
+    bytes: &'a [u8],
+}
 
-    for (index, d) in input.documents.iter().enumerate() {
-        total_input += d.bytes.len();
-        let doc_err = |source: PdfError| SealError::Document {
-            index,
-            title: d.title.clone(),
-            source,
+/// The first revision: objects written, the signature dictionary not yet.
+struct Base {
+    /// The file up to (not including) the signature dictionary.
+    bytes: Vec<u8>,
+    /// Offsets of the objects written so far.
+    offsets: Vec<(u32, usize)>,
+    /// Where the signature dictionary starts (everything after it is rewritten by `finish`).
+    sig_at: usize,
+    sig_id: u32,
+    size: u32,
+    /// Offset of the cross-reference table once `finish` ran.
+    xref_at: usize,
+    catalog_id: ObjectId,
+    catalog: Dictionary,
+    info_id: ObjectId,
+    file_id: [u8; 16],
+    sig_page_id: ObjectId,
+    sig_page: Dictionary,
+    field_names: HashSet<Vec<u8>>,
+    m: String,
+}
+
+impl Base {
+    /// Builds the merged document and writes every object but the signature dictionary.
+    fn assemble(input: &SealInput) -> Result<Base, SealError> {
+        if input.documents.is_empty() {
+            return Err(SealError::NoDocuments);
+        }
+        let digests: Vec<[u8; 32]> = input
+            .documents
+            .iter()
+            .map(|d| {
+                let mut out = [0u8; 32];
+                out.copy_from_slice(digest::digest(&digest::SHA256, &d.bytes).as_ref());
+                out
+            })
+            .collect();
+
+        let mut out = Document::with_version("1.7");
+        let pages_id = out.new_object_id();
+        let mut kids: Vec<Object> = Vec::new();
+        let mut form = FormParts::default();
+        let mut version = (1u32, 7u32);
+        let mut total_input = 0usize;
+
+        for (index, d) in input.documents.iter().enumerate() {
+            total_input += d.bytes.len();
+            let doc_err = |source: PdfError| SealError::Document {
+                index,
+                title: d.title.clone(),
+                source,
+            };
+            let doc = pdf::load_document(&d.bytes).map_err(doc_err)?;
+            version = version.max(parse_version(&doc.version));
+            let first_id = out.max_id + 1;
+            let imported = guarded(|| import_document(doc, first_id, pages_id))
+                .and_then(|r| r)
+                .map_err(doc_err)?;
+            out.max_id = imported.next_id - 1;
+            kids.extend(imported.pages.into_iter().map(Object::Reference));
+            form.absorb(imported.form);
+            out.objects.extend(imported.objects);
+        }
+
+        // Signature page(s) and the invisible signature field on the first of them.
+        let sig_pages = page::add_signature_pages(&mut out, pages_id, input, &digests)?;
+        let first_sig_page = *sig_pages
+            .first()
+            .ok_or_else(|| assemble_err("no signature page generated"))?;
+        kids.extend(sig_pages.iter().copied().map(Object::Reference));
+        let page_count = kids.len();
+
+        let field_id = out.new_object_id();
+        let field_name = unique_name(&form.names, "signgate-seal");
+        out.objects.insert(
+            field_id,
+            Object::Dictionary(dictionary! {
+                "Type" => "Annot",
+                "Subtype" => "Widget",
+                "FT" => "Sig",
+                "T" => Object::String(text_string(&field_name), StringFormat::Literal),
+                "F" => 132, // Print | Locked
+                "Rect" => vec![0.into(), 0.into(), 0.into(), 0.into()],
+                "P" => first_sig_page,
+            }),
+        );
+        if let Ok(page) = out.get_dictionary_mut(first_sig_page) {
+            page.set("Annots", vec![Object::Reference(field_id)]);
+        }
+        out.objects.insert(
+            pages_id,
+            Object::Dictionary(dictionary! {
+                "Type" => "Pages",
+                "Kids" => kids,
+                "Count" => i64::try_from(page_count).unwrap_or(i64::MAX),
+            }),
+        );
+
+        // The originals and the further attachments as associated embedded files.
+        let date = pdf_date(input.sealed_at);
+        let mut streams: Vec<EmbeddedStream<'_>> = Vec::new();
+        let mut tree: Vec<(Vec<u8>, Object)> = Vec::new();
+        let mut af: Vec<Object> = Vec::new();
+        let total = input.documents.len() + input.attachments.len();
+        let width = total.to_string().len().max(2);
+        let files = input
+            .documents
+            .iter()
+            .map(|d| {
+                (
+                    pdf_file_name(&d.title),
+                    "application/pdf",
+                    format!("Original document: {}", d.title),
+                    AfRelationship::Source,
+                    d.bytes.as_slice(),
+                )
+            })
+            .chain(input.attachments.iter().map(|a| {
+                (
+                    a.name.replace(['/', '\\'], "_"),
+                    a.mime.as_str(),
+                    a.description.clone(),
+                    a.relationship,
+                    a.bytes.as_slice(),
+                )
+            }));
+        for (n, (name, mime, desc, rel, bytes)) in files.enumerate() {
+            let stream_id = out.new_object_id();
+            let length_id = out.new_object_id();
+            streams.push(EmbeddedStream {
+                id: stream_id.0,
+                length_id: length_id.0,
+                mime,
+                bytes,
+            });
+            // The name-tree key (and /F): an ASCII name numbered in job order, so the keys
+            // sort the way the files come; /UF keeps the real name.
+            let key = format!("{:0width$}-{}", n + 1, ascii_file_name(&name));
+            let spec = out.add_object(dictionary! {
+                "Type" => "Filespec",
+                "F" => Object::String(key.clone().into_bytes(), StringFormat::Literal),
+                "UF" => Object::String(text_string(&name), StringFormat::Literal),
+                "Desc" => Object::String(text_string(&desc), StringFormat::Literal),
+                "AFRelationship" => Object::Name(rel.name().as_bytes().to_vec()),
+                "EF" => dictionary! { "F" => stream_id, "UF" => stream_id },
+            });
+            tree.push((key.into_bytes(), Object::Reference(spec)));
+            af.push(Object::Reference(spec));
+        }
+        tree.sort_by(|a, b| a.0.cmp(&b.0));
+        let names: Vec<Object> = tree
+            .into_iter()
+            .flat_map(|(k, v)| [Object::String(k, StringFormat::Literal), v])
+            .collect();
+        let embedded_files = out.add_object(dictionary! { "Names" => names });
+
+        let mut acroform = Dictionary::new();
+        let mut fields = form.fields;
+        fields.push(Object::Reference(field_id));
+        acroform.set("Fields", fields);
+        acroform.set("SigFlags", 3);
+        if let Some(dr) = form.dr {
+            acroform.set("DR", dr);
+        }
+        if let Some(da) = form.da {
+            acroform.set("DA", da);
+        }
+        let mut catalog = dictionary! {
+            "Type" => "Catalog",
+            "Pages" => pages_id,
+            "AcroForm" => acroform,
+            "Names" => dictionary! { "EmbeddedFiles" => embedded_files },
+            "AF" => af,
         };
-        let doc = pdf::load_document(&d.bytes).map_err(doc_err)?;
-        version = version.max(parse_version(&doc.version));
-        let first_id = out.max_id + 1;
-        let imported = guarded(|| import_document(doc, first_id, pages_id))
-            .and_then(|r| r)
-            .map_err(doc_err)?;
-        out.max_id = imported.next_id - 1;
-        kids.extend(imported.pages.into_iter().map(Object::Reference));
-        form.absorb(imported.form);
-        out.objects.extend(imported.objects);
+        if version < (2, 0) {
+            // ISO 32000-1 with the ETSI extensions (DSS, document timestamps).
+            catalog.set(
+                "Extensions",
+                dictionary! {
+                    "ESIC" => dictionary! { "BaseVersion" => "1.7", "ExtensionLevel" => 5 },
+                },
+            );
+        }
+        let catalog_id = out.add_object(catalog.clone());
+        let info_id = out.add_object(dictionary! {
+            "Title" => Object::String(text_string(&input.title), StringFormat::Literal),
+            "Producer" => Object::string_literal("signgate"),
+            "CreationDate" => Object::string_literal(date.clone()),
+            "ModDate" => Object::string_literal(date.clone()),
+        });
+        let sig_id = out.new_object_id();
+        if let Ok(field) = out.get_dictionary_mut(field_id) {
+            field.set("V", sig_id);
+        }
+        let sig_page = out
+            .get_dictionary(first_sig_page)
+            .map_err(|e| assemble_err(format!("signature page: {e}")))?
+            .clone();
+
+        let mut file_id = [0u8; 16];
+        SystemRandom::new()
+            .fill(&mut file_id)
+            .map_err(|_| assemble_err("random number generator failed"))?;
+
+        // Write: header, every object (moved out of the document as it goes), the embedded
+        // files straight from the input.
+        let embedded_total: usize = streams.iter().map(|s| s.bytes.len()).sum();
+        let mut bytes =
+            Vec::with_capacity(total_input + embedded_total + 2 * CONTENTS_RESERVED + 64 * 1024);
+        let (major, minor) = version;
+        bytes.extend_from_slice(format!("%PDF-{major}.{minor}\n").as_bytes());
+        bytes.extend_from_slice(b"%\xE2\xE3\xCF\xD3\n");
+        let mut offsets: Vec<(u32, usize)> = Vec::with_capacity(out.objects.len() + 8);
+        let objects = std::mem::take(&mut out.objects);
+        for ((id, gen_), obj) in objects {
+            if gen_ != 0 {
+                return Err(assemble_err("unexpected generation number"));
+            }
+            write_object(&mut bytes, &mut offsets, id, &obj)?;
+        }
+        for s in &streams {
+            let params = dictionary! {
+                "Size" => i64::try_from(s.bytes.len()).unwrap_or(i64::MAX),
+                "ModDate" => Object::string_literal(date.clone()),
+            };
+            let dict = dictionary! {
+                "Type" => "EmbeddedFile",
+                "Subtype" => Object::Name(s.mime.as_bytes().to_vec()),
+                "Params" => params,
+            };
+            write_flate_stream(&mut bytes, &mut offsets, s.id, s.length_id, dict, s.bytes)?;
+        }
+        let sig_at = bytes.len();
+        let mut field_names = form.names;
+        field_names.insert(text_string(&field_name));
+        Ok(Base {
+            bytes,
+            offsets,
+            sig_at,
+            sig_id: sig_id.0,
+            size: out.max_id + 1,
+            xref_at: 0,
+            catalog_id,
+            catalog,
+            info_id,
+            file_id,
+            sig_page_id: first_sig_page,
+            sig_page,
+            field_names,
+            m: date,
+        })
     }
 
-    // Signature page(s) and the invisible signature field on the first of them.
-    let sig_pages = page::add_signature_pages(&mut out, pages_id, input, digests)?;
-    let first_sig_page = *sig_pages
-        .first()
-        .ok_or_else(|| assemble_err("no signature page generated"))?;
-    kids.extend(sig_pages.iter().copied().map(Object::Reference));
-    let page_count = kids.len();
-
-    let field_id = out.new_object_id();
-    let field_name = form.unique_field_name("signgate-seal");
-    out.objects.insert(
-        field_id,
-        Object::Dictionary(dictionary! {
-            "Type" => "Annot",
-            "Subtype" => "Widget",
-            "FT" => "Sig",
-            "T" => Object::String(text_string(&field_name), StringFormat::Literal),
-            "F" => 132, // Print | Locked
-            "Rect" => vec![0.into(), 0.into(), 0.into(), 0.into()],
-            "P" => first_sig_page,
-        }),
-    );
-    if let Ok(page) = out.get_dictionary_mut(first_sig_page) {
-        page.set("Annots", vec![Object::Reference(field_id)]);
+    /// (Re)writes the seal's signature dictionary with `reserved` bytes for the CMS, the
+    /// cross-reference table and the trailer, and fills in `/ByteRange`.
+    fn finish(&mut self, key: &SealKey, reserved: usize) -> Result<SigSlots, SealError> {
+        self.bytes.truncate(self.sig_at);
+        let mut offsets = self.offsets.clone();
+        let name = key
+            .subject_common_name()
+            .unwrap_or_else(|| "signgate seal".to_string());
+        let name = text_string(&name);
+        let reason = text_string(SEAL_REASON);
+        let slots = write_sig_dict(
+            &mut self.bytes,
+            &mut offsets,
+            self.sig_id,
+            &SigKind::CadesDetached {
+                m: &self.m,
+                name: &name,
+                reason: &reason,
+            },
+            reserved,
+        );
+        let pdf = self.sealed_shell();
+        let trailer = incremental::base_trailer(&pdf)?;
+        let xref_at = write_xref_and_trailer(&mut self.bytes, &mut offsets, true, &trailer)?;
+        self.xref_at = xref_at;
+        incremental::patch_byte_range(&mut self.bytes, &slots)?;
+        Ok(slots)
     }
-    out.objects.insert(
-        pages_id,
-        Object::Dictionary(dictionary! {
-            "Type" => "Pages",
-            "Kids" => kids,
-            "Count" => i64::try_from(page_count).unwrap_or(i64::MAX),
-        }),
-    );
 
-    let mut acroform = Dictionary::new();
-    let mut fields = form.fields;
-    fields.push(Object::Reference(field_id));
-    acroform.set("Fields", fields);
-    acroform.set("SigFlags", 3);
-    if let Some(dr) = form.dr {
-        acroform.set("DR", dr);
+    /// A [`SealedPdf`] with this revision's state and no bytes (for the trailer).
+    fn sealed_shell(&self) -> SealedPdf {
+        SealedPdf::new(
+            Vec::new(),
+            self.size,
+            self.catalog_id,
+            self.catalog.clone(),
+            self.info_id,
+            self.file_id,
+            self.sig_page_id,
+            self.sig_page.clone(),
+            self.field_names.clone(),
+        )
     }
-    if let Some(da) = form.da {
-        acroform.set("DA", da);
+
+    fn into_sealed(self) -> SealedPdf {
+        let mut pdf = SealedPdf::new(
+            self.bytes,
+            self.size,
+            self.catalog_id,
+            self.catalog,
+            self.info_id,
+            self.file_id,
+            self.sig_page_id,
+            self.sig_page,
+            self.field_names,
+        );
+        pdf.xref_at = self.xref_at;
+        pdf
     }
-    let catalog_id = out.add_object(dictionary! {
-        "Type" => "Catalog",
-        "Pages" => pages_id,
-        "AcroForm" => acroform,
-    });
-    let date = pdf_date(input.sealed_at);
-    let info_id = out.add_object(dictionary! {
-        "Title" => Object::String(text_string(&input.title), StringFormat::Literal),
-        "Producer" => Object::string_literal("signgate"),
-        "CreationDate" => Object::string_literal(date.clone()),
-        "ModDate" => Object::string_literal(date),
-    });
+}
 
-    // The signature dictionary must be the last object written: give it the highest number.
-    let sig_id = out.new_object_id();
-    if let Ok(field) = out.get_dictionary_mut(field_id) {
-        field.set("V", sig_id);
+/// `title.pdf` as a file name (path separators replaced; `.pdf` added when missing).
+fn pdf_file_name(title: &str) -> String {
+    let mut name: String = title
+        .chars()
+        .map(|c| if matches!(c, '/' | '\\') { '_' } else { c })
+        .collect();
+    if name.trim().is_empty() {
+        name = "document".into();
     }
-    out.objects
-        .insert(sig_id, Object::Dictionary(dictionary! { "Type" => "Sig" }));
+    if !name.to_ascii_lowercase().ends_with(".pdf") {
+        name.push_str(".pdf");
+    }
+    name
+}
 
-    let mut file_id = [0u8; 16];
-    SystemRandom::new()
-        .fill(&mut file_id)
-        .map_err(|_| assemble_err("random number generator failed"))?;
-    out.trailer.set("Root", catalog_id);
-    out.trailer.set("Info", info_id);
-    out.trailer.set(
-        "ID",
-        vec![
-            Object::String(file_id.to_vec(), StringFormat::Hexadecimal),
-            Object::String(file_id.to_vec(), StringFormat::Hexadecimal),
-        ],
-    );
-    out.version = format!("{}.{}", version.0, version.1);
-
-    let mut buf = Vec::with_capacity(total_input + 2 * CONTENTS_RESERVED + 16 * 1024);
-    guarded(|| out.save_to(&mut buf))
-        .map_err(|e| assemble_err(e.to_string()))?
-        .map_err(|e| assemble_err(format!("writing PDF: {e}")))?;
-    Ok((buf, sig_id.0))
+/// An ASCII rendering of a file name (at most 96 characters, letters, digits, `.-_` kept,
+/// everything else `_`).
+fn ascii_file_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.len() > 96 {
+        // Keep the extension.
+        let ext = out
+            .rfind('.')
+            .map(|i| out[i..].to_string())
+            .unwrap_or_default();
+        out.truncate(96 - ext.len().min(16));
+        out.push_str(&ext[..ext.len().min(16)]);
+    }
+    out
 }
 
 fn parse_version(v: &str) -> (u32, u32) {
@@ -281,16 +699,6 @@ impl FormParts {
         if self.da.is_none() {
             self.da = other.da;
         }
-    }
-
-    fn unique_field_name(&self, base: &str) -> String {
-        let mut name = base.to_string();
-        let mut n = 1;
-        while self.names.contains(&text_string(&name)) || self.names.contains(name.as_bytes()) {
-            n += 1;
-            name = format!("{base}-{n}");
-        }
-        name
     }
 }
 
@@ -533,120 +941,6 @@ fn rewrite_refs(obj: &mut Object, map: &HashMap<ObjectId, ObjectId>) {
             Object::Stream(s) => stack.extend(s.dict.iter_mut().map(|(_, v)| v)),
             _ => {}
         }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Signature placement
-// ---------------------------------------------------------------------------------------------
-
-/// Replaces the stub signature object (the last object lopdf wrote) with the real signature
-/// dictionary, copies the xref table and trailer unchanged (no offset before the stub moved),
-/// rewrites `startxref`, and fills in `/ByteRange`.
-fn place_signature_dictionary(
-    body: Vec<u8>,
-    sig_id: u32,
-    input: &SealInput,
-    key: &SealKey,
-) -> Result<Prepared, SealError> {
-    let startxref = pdf::rfind(&body, b"startxref")
-        .ok_or_else(|| assemble_err("writer produced no startxref"))?;
-    let xref_at = parse_usize_after(&body[startxref + b"startxref".len()..])
-        .ok_or_else(|| assemble_err("cannot read startxref offset"))?;
-    if xref_at >= startxref || !body[xref_at..].starts_with(b"xref") {
-        return Err(assemble_err("unexpected xref layout"));
-    }
-    let header = format!("\n{sig_id} 0 obj\n");
-    let sig_obj_at = pdf::rfind(&body[..xref_at], header.as_bytes())
-        .map(|p| p + 1)
-        .ok_or_else(|| assemble_err("signature object not found"))?;
-
-    let mut out = Vec::with_capacity(body.len() + 2 * CONTENTS_RESERVED + 1024);
-    out.extend_from_slice(&body[..sig_obj_at]);
-
-    // The signature dictionary, written by hand so every offset is known.
-    let name = key
-        .subject_common_name()
-        .unwrap_or_else(|| "signgate seal".to_string());
-    let _ = write!(
-        out,
-        "{sig_id} 0 obj\n<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached/M"
-    );
-    write_pdf_string(&mut out, pdf_date(input.sealed_at).as_bytes());
-    out.extend_from_slice(b"/Name");
-    write_pdf_string(&mut out, &text_string(&name));
-    out.extend_from_slice(b"/Reason");
-    write_pdf_string(&mut out, &text_string(SEAL_REASON));
-    out.extend_from_slice(b"/ByteRange[");
-    let byte_range_at = out.len();
-    let byte_range_len = 1 + 3 * (BYTE_RANGE_DIGITS + 1);
-    out.resize(out.len() + byte_range_len, b' ');
-    out.extend_from_slice(b"]/Contents");
-    let contents_start = out.len();
-    out.push(b'<');
-    out.resize(out.len() + 2 * CONTENTS_RESERVED, b'0');
-    out.push(b'>');
-    let contents_end = out.len();
-    out.extend_from_slice(b">>\nendobj\n");
-
-    let new_xref_at = out.len();
-    out.extend_from_slice(&body[xref_at..startxref]);
-    let _ = write!(out, "startxref\n{new_xref_at}\n%%EOF\n");
-    drop(body);
-
-    let tail = out.len() - contents_end;
-    let numbers = format!("0 {contents_start} {contents_end} {tail}");
-    if numbers.len() > byte_range_len {
-        return Err(assemble_err("document too large for the ByteRange field"));
-    }
-    out[byte_range_at..byte_range_at + numbers.len()].copy_from_slice(numbers.as_bytes());
-
-    Ok(Prepared {
-        bytes: out,
-        contents_start,
-        contents_end,
-    })
-}
-
-fn parse_usize_after(bytes: &[u8]) -> Option<usize> {
-    let digits: Vec<u8> = bytes
-        .iter()
-        .copied()
-        .skip_while(|b| b.is_ascii_whitespace())
-        .take_while(u8::is_ascii_digit)
-        .take(20)
-        .collect();
-    std::str::from_utf8(&digits).ok()?.parse().ok()
-}
-
-/// A PDF text string: PDFDocEncoding-compatible ASCII as is, anything else UTF-16BE with BOM.
-fn text_string(s: &str) -> Vec<u8> {
-    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-        s.as_bytes().to_vec()
-    } else {
-        let mut v = vec![0xfe, 0xff];
-        for u in s.encode_utf16() {
-            v.extend_from_slice(&u.to_be_bytes());
-        }
-        v
-    }
-}
-
-/// Writes a string object: literal when printable ASCII, hexadecimal otherwise.
-fn write_pdf_string(out: &mut Vec<u8>, s: &[u8]) {
-    if s.iter().all(|b| (0x20..0x7f).contains(b)) {
-        out.push(b'(');
-        for &b in s {
-            if matches!(b, b'(' | b')' | b'\\') {
-                out.push(b'\\');
-            }
-            out.push(b);
-        }
-        out.push(b')');
-    } else {
-        out.push(b'<');
-        out.extend_from_slice(hex::encode_upper(s).as_bytes());
-        out.push(b'>');
     }
 }
 

@@ -473,6 +473,7 @@ mod tests {
                 })
                 .collect(),
             sealed_at: datetime!(2025-03-01 13:00:00 UTC),
+            attachments: Vec::new(),
         }
     }
 

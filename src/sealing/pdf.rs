@@ -147,16 +147,6 @@ pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     None
 }
 
-/// Offset of the last occurrence of `needle`.
-pub(crate) fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return None;
-    }
-    (0..=haystack.len() - needle.len())
-        .rev()
-        .find(|&i| &haystack[i..i + needle.len()] == needle)
-}
-
 /// Whether the raw bytes contain the name `/Encrypt` (as a whole token). Used to classify files
 /// the parser cannot load: a trailer or xref-stream dictionary with `/Encrypt` means the file
 /// is encrypted even if its objects are unreadable to us.
