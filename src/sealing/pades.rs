@@ -966,6 +966,19 @@ pub fn pdf_date(t: time::OffsetDateTime) -> String {
 mod tests {
     use super::*;
 
+    /// Sealing workers spawn `seal_lta` on the runtime: its future must be `Send`.
+    #[allow(dead_code)]
+    fn seal_lta_future_is_send(
+        input: &SealInput,
+        key: &SealKey,
+        tsa: &dyn Timestamper,
+        ltv: &LtvFetcher,
+        roots: &[Vec<u8>],
+    ) {
+        fn send<T: Send>(_: &T) {}
+        send(&seal_lta(input, key, tsa, ltv, roots));
+    }
+
     #[test]
     fn file_names() {
         assert_eq!(
