@@ -103,6 +103,11 @@ pub fn sealed_key(job_id: &str) -> String {
     format!("jobs/{job_id}/sealed.pdf")
 }
 
+/// Key of one signer's XAdES evidence record (`sealing::evidence`).
+pub fn evidence_key(job_id: &str, signer_id: &str) -> String {
+    format!("jobs/{job_id}/signers/{signer_id}/evidence.xml")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

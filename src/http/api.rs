@@ -1,5 +1,5 @@
 //! The organisation API under `/api/v1`: create, read, list and cancel jobs, fetch the sealed
-//! PAdES, and read the durable event feed. Every handler is scoped to the authenticated
+//! PAdES and each signer's XAdES evidence record, and read the durable event feed. Every handler is scoped to the authenticated
 //! organisation; another organisation's job is indistinguishable from a missing one.
 //!
 //! Owns: request parsing (multipart, JSON), response shapes, the OpenAPI description of both.
@@ -60,6 +60,8 @@ pub struct SignerView {
     pub status_at: String,
     /// The signer's personal link to the signing ceremony (while the signer can still act).
     pub signing_url: Option<String>,
+    /// Where to fetch this signer's XAdES evidence record once the job is `completed`.
+    pub xades_url: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -170,6 +172,8 @@ pub fn job_view(state: &AppState, job: &Job) -> JobView {
                 signing_url: (job.status == JobStatus::InProgress
                     && s.status == SignerStatus::Waiting)
                     .then(|| state.jobs.signing_url(s)),
+                xades_url: (job.status == JobStatus::Completed)
+                    .then(|| format!("{base}/api/v1/jobs/{}/signers/{}/xades", job.id, s.id)),
             })
             .collect(),
         documents: job
@@ -526,6 +530,69 @@ pub async fn get_pades(
 }
 
 #[utoipa::path(
+    get, path = "/api/v1/jobs/{id}/signers/{sid}/xades", tag = "jobs",
+    params(
+        ("id" = String, Path, description = "Job id"),
+        ("sid" = String, Path, description = "Signer id"),
+    ),
+    responses(
+        (status = 200, description = "The signer's evidence record, sealed as XAdES-BASELINE-LT or -LTA (namespace urn:signgate:evidence:1)", content_type = "application/xml"),
+        (status = 404, description = "No such job, no such signer in it, or no evidence stored for the signer", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "The job is not completed (sealed) yet", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []), ("mtls" = []))
+)]
+pub async fn get_xades(
+    State(state): State<AppState>,
+    auth: OrgAuth,
+    Path((id, sid)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    let job = state.jobs.get(&auth.org_id, &id).await?;
+    let Some(signer) = job.signers.iter().find(|s| s.id == sid) else {
+        return Err(Problem::new(
+            Kind::NotFound,
+            format!("the job has no signer {sid:?}"),
+        ));
+    };
+    if job.status != JobStatus::Completed {
+        return Err(Problem::new(
+            Kind::NotReady,
+            format!(
+                "the job is {}; the XAdES evidence exists once it is completed and sealed",
+                job.status
+            ),
+        ));
+    }
+    let key = crate::archive::blobs::evidence_key(&job.id, &signer.id);
+    let Some(bytes) = state
+        .jobs
+        .blobs()
+        .get_opt(&key)
+        .await
+        .map_err(Problem::internal)?
+    else {
+        return Err(Problem::new(
+            Kind::NotFound,
+            "no XAdES evidence is stored for this signer",
+        ));
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/xml".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"signgate-{}-{}-xades.xml\"",
+                    job.id, signer.id
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[utoipa::path(
     get, path = "/api/v1/events", tag = "events", params(EventQuery),
     responses((status = 200, body = EventPage)),
     security(("api_key" = []), ("mtls" = []))
@@ -557,12 +624,13 @@ pub async fn events(
 #[openapi(
     info(
         title = "signgate organisation API",
-        description = "Create signature jobs, follow them, and fetch sealed PAdES documents. \
+        description = "Create signature jobs, follow them, and fetch sealed PAdES documents \
+                       and each signer's XAdES evidence record. \
                        Errors are RFC 9457 problem details with stable `type` URIs \
                        (`urn:signgate:problem:<slug>`).",
         license(name = "EUPL-1.2")
     ),
-    paths(create_job, get_job, list_jobs, cancel_job, get_pades, events,
+    paths(create_job, get_job, list_jobs, cancel_job, get_pades, get_xades, events,
           super::validation::validate),
     components(schemas(JobRequest, JobView, SignerView, DocumentView, JobPage, JobSummaryView,
                        EventPage, EventView, ProblemBody, super::validation::ValidationForm)),
@@ -615,6 +683,7 @@ pub fn router(state: &AppState) -> axum::Router<AppState> {
         .route("/api/v1/jobs/{id}", get(get_job))
         .route("/api/v1/jobs/{id}/cancel", post(cancel_job))
         .route("/api/v1/jobs/{id}/pades", get(get_pades))
+        .route("/api/v1/jobs/{id}/signers/{sid}/xades", get(get_xades))
         .route("/api/v1/events", get(events))
         .route("/api/v1/openapi.json", get(openapi_json))
 }

@@ -5,7 +5,8 @@
 //! ([`cms`]), intake checks for uploaded PDFs ([`pdf`]), the generated signature page
 //! ([`page`]), the PAdES assembly at levels BASELINE-B and BASELINE-LTA ([`pades`], with the
 //! byte-level revisions in [`incremental`]), RFC 3161 time-stamping ([`tsa`]) and the
-//! long-term validation material ([`ltv`]).
+//! long-term validation material ([`ltv`]); per signer, the evidence record ([`evidence`])
+//! sealed as XAdES-BASELINE-LT/-LTA ([`xades`]).
 //!
 //! It is a library layer: it reads key files and byte buffers and returns bytes or typed
 //! errors; the only network it touches is the TSAs and the OCSP responders / CRL distribution
@@ -14,6 +15,7 @@
 //! Callers decide what a failure means for a job.
 
 pub mod cms;
+pub mod evidence;
 pub(crate) mod incremental;
 pub mod keys;
 pub mod ltv;
@@ -21,6 +23,7 @@ pub mod pades;
 pub mod page;
 pub mod pdf;
 pub mod tsa;
+pub mod xades;
 
 /// Everything that can go wrong while sealing a job.
 #[derive(Debug, thiserror::Error)]

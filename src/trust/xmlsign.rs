@@ -6,7 +6,10 @@
 //! `ds:Signature` (transforms enveloped-signature + exclusive C14N, SHA-256 digest,
 //! exclusive-C14N `SignedInfo`, `KeyInfo/X509Data/X509Certificate`) into the element whose
 //! `ID`/`Id` attribute is given. Also raw signatures over bytes ([`XmlSigner::sign_raw`]) for
-//! the SAML HTTP-Redirect binding, with the XML-DSig signature value encoding.
+//! the SAML HTTP-Redirect binding, with the XML-DSig signature value encoding. Shared with
+//! `crate::sealing::xades` (the XAdES evidence signatures): the `ds:SignedInfo` writer
+//! ([`signed_info`]), the exclusive-C14N SHA-256 digest ([`exc_c14n_sha256`]) and the
+//! escaping helpers.
 //!
 //! Must not touch: canonicalization internals (`crate::trust::c14n`), verification
 //! (`crate::trust::xmldsig`), or what the signed document means (SAML, XAdES callers).
@@ -198,31 +201,16 @@ impl XmlSigner {
             .or_else(|| target.first_child().map(|c| c.range().start))
             .ok_or_else(|| DsigError::Malformed(format!("element {id:?} has no content")))?;
 
-        let mut canon = Vec::with_capacity(xml.len());
-        c14n::canonicalize(&doc, target, C14nMethod::Exclusive, None, &[], &mut canon)?;
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &canon);
-
-        let signed_info = format!(
-            concat!(
-                "<ds:SignedInfo>",
-                "<ds:CanonicalizationMethod Algorithm=\"{c14n}\"/>",
-                "<ds:SignatureMethod Algorithm=\"{sm}\"/>",
-                "<ds:Reference URI=\"#{id}\">",
-                "<ds:Transforms>",
-                "<ds:Transform Algorithm=\"{env}\"/>",
-                "<ds:Transform Algorithm=\"{c14n}\"/>",
-                "</ds:Transforms>",
-                "<ds:DigestMethod Algorithm=\"{dm}\"/>",
-                "<ds:DigestValue>{dv}</ds:DigestValue>",
-                "</ds:Reference>",
-                "</ds:SignedInfo>"
-            ),
-            c14n = c14n::EXC_C14N,
-            sm = self.signature_method(),
-            id = escape_attr(id),
-            env = ENVELOPED_SIGNATURE,
-            dm = SHA256_URI,
-            dv = B64.encode(digest.as_ref()),
+        let digest = exc_c14n_sha256(&doc, target, None)?;
+        let signed_info = signed_info(
+            self.signature_method(),
+            &[Reference {
+                id: None,
+                uri: &format!("#{id}"),
+                ty: None,
+                enveloped: true,
+                digest: &digest,
+            }],
         );
         // Canonical SignedInfo as it will read in place: exclusive C14N renders only the
         // visibly used `ds` namespace, which the Signature element declares. Computed by
@@ -234,7 +222,7 @@ impl XmlSigner {
             .root_element()
             .first_element_child()
             .ok_or_else(|| DsigError::Malformed("SignedInfo".into()))?;
-        canon.clear();
+        let mut canon = Vec::new();
         c14n::canonicalize(&sdoc, si, C14nMethod::Exclusive, None, &[], &mut canon)?;
         let value = self.sign_raw(&canon)?;
 
@@ -256,6 +244,80 @@ impl XmlSigner {
         out.push_str(&xml[insert_at..]);
         Ok(out)
     }
+}
+
+/// One `ds:Reference` written by [`signed_info`]: transforms (enveloped-signature when
+/// `enveloped`, then exclusive C14N), SHA-256 digest.
+#[derive(Debug, Clone, Copy)]
+pub struct Reference<'a> {
+    /// `Id` attribute, if any (XAdES `DataObjectFormat` points at it).
+    pub id: Option<&'a str>,
+    /// `URI` attribute: `""` for the whole document, `#id` for an element.
+    pub uri: &'a str,
+    /// `Type` attribute, if any (e.g. [`XADES_SIGNED_PROPERTIES_TYPE`](xmldsig::XADES_SIGNED_PROPERTIES_TYPE)).
+    pub ty: Option<&'a str>,
+    /// Whether the enveloped-signature transform comes first.
+    pub enveloped: bool,
+    /// The SHA-256 digest of the transformed data.
+    pub digest: &'a [u8],
+}
+
+/// A `ds:SignedInfo` (prefix `ds`, declared by the enclosing `ds:Signature`) with exclusive
+/// C14N, `signature_method` and `refs` in order. Attribute values are escaped.
+pub fn signed_info(signature_method: &str, refs: &[Reference]) -> String {
+    let mut out = format!(
+        concat!(
+            "<ds:SignedInfo>",
+            "<ds:CanonicalizationMethod Algorithm=\"{c14n}\"/>",
+            "<ds:SignatureMethod Algorithm=\"{sm}\"/>"
+        ),
+        c14n = c14n::EXC_C14N,
+        sm = escape_attr(signature_method),
+    );
+    for r in refs {
+        out.push_str("<ds:Reference");
+        if let Some(id) = r.id {
+            out.push_str(&format!(" Id=\"{}\"", escape_attr(id)));
+        }
+        out.push_str(&format!(" URI=\"{}\"", escape_attr(r.uri)));
+        if let Some(ty) = r.ty {
+            out.push_str(&format!(" Type=\"{}\"", escape_attr(ty)));
+        }
+        out.push_str("><ds:Transforms>");
+        if r.enveloped {
+            out.push_str(&format!(
+                "<ds:Transform Algorithm=\"{ENVELOPED_SIGNATURE}\"/>"
+            ));
+        }
+        out.push_str(&format!(
+            concat!(
+                "<ds:Transform Algorithm=\"{c14n}\"/></ds:Transforms>",
+                "<ds:DigestMethod Algorithm=\"{dm}\"/>",
+                "<ds:DigestValue>{dv}</ds:DigestValue></ds:Reference>"
+            ),
+            c14n = c14n::EXC_C14N,
+            dm = SHA256_URI,
+            dv = B64.encode(r.digest),
+        ));
+    }
+    out.push_str("</ds:SignedInfo>");
+    out
+}
+
+/// SHA-256 of the exclusive canonical form (no comments, no inclusive prefixes) of `node`
+/// (the document node or an element of `doc`), leaving out the subtree of `exclude`.
+pub fn exc_c14n_sha256(
+    doc: &roxmltree::Document,
+    node: roxmltree::Node,
+    exclude: Option<roxmltree::NodeId>,
+) -> Result<Vec<u8>, DsigError> {
+    let mut canon = Vec::new();
+    c14n::canonicalize(doc, node, C14nMethod::Exclusive, exclude, &[], &mut canon)?;
+    Ok(
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &canon)
+            .as_ref()
+            .to_vec(),
+    )
 }
 
 /// Escapes text for an XML attribute value (double-quoted).
