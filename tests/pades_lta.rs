@@ -454,6 +454,17 @@ async fn lta_seal_validates_offline_and_is_complete() {
         assert_eq!(keys, vec![want]);
     }
 
+    // qpdf reads all three revisions (cross-reference sections, streams) without complaint.
+    let check = run(Command::new("qpdf").arg("--check").arg(&out));
+    assert!(check.ok, "{}", check.out);
+    assert!(
+        check
+            .out
+            .contains("No syntax or stream encoding errors found"),
+        "{}",
+        check.out
+    );
+
     // (f) The originals and the evidence file, byte for byte, with their relationships.
     let list = run(Command::new("qpdf").arg("--list-attachments").arg(&out));
     println!("--- qpdf --list-attachments ---\n{}", list.out);

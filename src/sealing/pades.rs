@@ -434,7 +434,11 @@ impl Base {
             })
             .chain(input.attachments.iter().map(|a| {
                 (
-                    a.name.replace(['/', '\\'], "_"),
+                    if a.name.trim().is_empty() {
+                        "attachment".to_string()
+                    } else {
+                        a.name.replace(['/', '\\'], "_")
+                    },
                     a.mime.as_str(),
                     a.description.clone(),
                     a.relationship,
@@ -956,4 +960,96 @@ pub fn pdf_date(t: time::OffsetDateTime) -> String {
         t.minute(),
         t.second()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sealing workers spawn `seal_lta` on the runtime: its future must be `Send`.
+    #[allow(dead_code)]
+    fn seal_lta_future_is_send(
+        input: &SealInput,
+        key: &SealKey,
+        tsa: &dyn Timestamper,
+        ltv: &LtvFetcher,
+        roots: &[Vec<u8>],
+    ) {
+        fn send<T: Send>(_: &T) {}
+        send(&seal_lta(input, key, tsa, ltv, roots));
+    }
+
+    #[test]
+    fn file_names() {
+        assert_eq!(
+            pdf_file_name("Kontrakt – hoveddokument"),
+            "Kontrakt – hoveddokument.pdf"
+        );
+        assert_eq!(pdf_file_name("a/b\\c.PDF"), "a_b_c.PDF");
+        assert_eq!(pdf_file_name("  "), "document.pdf");
+        assert_eq!(ascii_file_name("Blåbær kontor.pdf"), "Bl_b_r_kontor.pdf");
+        let long = format!("{}.xml", "x".repeat(300));
+        let a = ascii_file_name(&long);
+        assert_eq!(a.len(), 96);
+        assert!(a.ends_with(".xml"));
+    }
+
+    #[test]
+    fn originals_and_attachments_are_embedded_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = crate::sealing::keys::ensure_dev_pki(dir.path(), None).unwrap();
+        let key = SealKey::from_files(&p.seal_key, &p.seal_chain).unwrap();
+        let mut input = page::tests::input(1);
+        input.documents = vec![
+            SealDocument {
+                title: "Zeta".into(),
+                bytes: crate::sealing::pdf::tests::sample_pdf(1, "z"),
+            },
+            SealDocument {
+                title: "Alpha".into(),
+                bytes: crate::sealing::pdf::tests::sample_pdf(2, "a"),
+            },
+        ];
+        input.attachments = vec![Attachment {
+            name: "evidence.xml".into(),
+            mime: "application/xml".into(),
+            description: "evidence".into(),
+            relationship: AfRelationship::Supplement,
+            bytes: b"<e/>".to_vec(),
+        }];
+        let sealed = seal(&input, &key).unwrap();
+        let doc = Document::load_mem(&sealed).unwrap();
+        let cat = doc.catalog().unwrap();
+        let ef = cat
+            .get(b"Names")
+            .and_then(Object::as_dict)
+            .and_then(|n| n.get(b"EmbeddedFiles"))
+            .and_then(|r| doc.dereference(r))
+            .unwrap()
+            .1
+            .as_dict()
+            .unwrap();
+        let names = ef.get(b"Names").unwrap().as_array().unwrap();
+        // Keys in job order (and sorted), each file decompressing to the exact input.
+        let want: Vec<(&str, &[u8], &[u8])> = vec![
+            ("01-Zeta.pdf", &input.documents[0].bytes, b"Source"),
+            ("02-Alpha.pdf", &input.documents[1].bytes, b"Source"),
+            ("03-evidence.xml", b"<e/>", b"Supplement"),
+        ];
+        assert_eq!(names.len(), 2 * want.len());
+        for (pair, (key_want, bytes, rel)) in names.chunks(2).zip(want) {
+            assert_eq!(pair[0].as_str().unwrap(), key_want.as_bytes());
+            let spec = doc.get_dictionary(pair[1].as_reference().unwrap()).unwrap();
+            assert_eq!(spec.get(b"AFRelationship").unwrap().as_name().unwrap(), rel);
+            let stream_ref = spec
+                .get(b"EF")
+                .and_then(Object::as_dict)
+                .and_then(|d| d.get(b"F"))
+                .and_then(Object::as_reference)
+                .unwrap();
+            let stream = doc.get_object(stream_ref).unwrap().as_stream().unwrap();
+            assert_eq!(stream.decompressed_content().unwrap(), bytes);
+        }
+        assert_eq!(cat.get(b"AF").unwrap().as_array().unwrap().len(), 3);
+    }
 }

@@ -448,7 +448,7 @@ fn wrap(text: &[u8], font: Font, size: f32, max: f32) -> Vec<Vec<u8>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::sealing::pades::{SealDocument, SealSigner};
     use time::macros::datetime;
