@@ -23,7 +23,7 @@ use crate::identity::VerifiedIdentity;
 use crate::jobs::model::Limits;
 use crate::jobs::service::{JobError, JobService};
 use crate::sealing::keys::{DevPkiPaths, RsaPadding, SealKey, ensure_dev_pki};
-use crate::sealing::pades::{SealDocument, SealInput, SealSigner, seal};
+use crate::sealing::pades::{SealDocument, SealInput, SealSigner};
 
 /// Sets up logging: text on a terminal in dev, JSON in production.
 pub fn init_logging(cfg: &Config) {
@@ -65,7 +65,101 @@ pub fn redact_url(url: &str) -> String {
 
 /// The development PKI under `keys.dir`, its leaves without a CRL distribution point.
 fn dev_pki(cfg: &Config) -> Result<DevPkiPaths> {
-    ensure_dev_pki(&cfg.keys.dir, None).context("creating development keys")
+    ensure_dev_pki(&cfg.keys.dir, Some(&dev_crl_url(cfg))).context("creating development keys")
+}
+
+/// Where the development root's CRL is served (`GET /pki/dev-root-ca.crl`, dev profile): the
+/// CRL distribution point of the development seal and TSA certificates, so that what the
+/// embedded default seals is long-term verifiable like a real PKI's.
+pub fn dev_crl_url(cfg: &Config) -> String {
+    format!(
+        "{}/pki/dev-root-ca.crl",
+        cfg.server.public_url.trim_end_matches('/')
+    )
+}
+
+/// A fresh CRL of the development root (dev profile only).
+pub fn dev_root_crl(cfg: &Config) -> Result<Vec<u8>> {
+    if cfg.profile != Profile::Dev {
+        bail!("the development PKI exists only in the dev profile");
+    }
+    let paths = dev_pki(cfg)?;
+    crate::sealing::keys::dev_crl(&paths, OffsetDateTime::now_utc())
+        .context("issuing the development CRL")
+}
+
+/// What the sealing workers seal with: the seal key, the time-stamping authority (configured
+/// TSAs over HTTP, or the in-process development unit), the LTV fetcher with its cache, and
+/// the roots the seal and TSA certificates must chain to.
+#[derive(Clone)]
+pub struct Sealer {
+    pub key: Arc<SealKey>,
+    pub tsa: Arc<dyn crate::sealing::tsa::Timestamper>,
+    pub ltv: Arc<crate::sealing::ltv::LtvFetcher>,
+    pub roots: Arc<Vec<Vec<u8>>>,
+}
+
+fn read_pem_certs(path: &Path) -> Result<Vec<Vec<u8>>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    crate::trust::anchors::parse_pem_certs(&text, &path.display().to_string())
+        .with_context(|| format!("reading certificates from {}", path.display()))
+}
+
+/// Builds the [`Sealer`]: TSAs from `[tsa]` (or the development unit in dev), LTV from `[ltv]`.
+pub fn build_sealer(
+    cfg: &Config,
+    key: Arc<SealKey>,
+    unit: Option<Arc<crate::sealing::tsa::TsaUnit>>,
+) -> Result<Sealer> {
+    let mut tsa_roots = match &cfg.tsa.roots_file {
+        Some(f) => read_pem_certs(f)?,
+        None => Vec::new(),
+    };
+    let tsa: Arc<dyn crate::sealing::tsa::Timestamper> = if !cfg.tsa.urls.is_empty() {
+        let policy = cfg
+            .tsa
+            .policy
+            .as_deref()
+            .map(|p| {
+                p.parse()
+                    .map_err(|_| anyhow::anyhow!("tsa.policy {p:?} is not an OID"))
+            })
+            .transpose()?;
+        if tsa_roots.is_empty() {
+            bail!("tsa.urls is set but tsa.roots_file is not: the TSA certificates need roots");
+        }
+        Arc::new(
+            crate::sealing::tsa::TsaClient::new(
+                cfg.tsa.urls.clone(),
+                policy,
+                tsa_roots.clone(),
+                cfg.tsa.timeout,
+            )
+            .map_err(|e| anyhow::anyhow!("TSA client: {e}"))?,
+        )
+    } else if let Some(unit) = unit {
+        if let Some(root) = unit.chain_der().last() {
+            tsa_roots.push(root.clone());
+        }
+        unit
+    } else {
+        bail!("no time-stamping authority: set tsa.urls (and tsa.roots_file)");
+    };
+    let mut roots = tsa_roots;
+    if let Some(root) = key.chain_der().last()
+        && !roots.contains(root)
+    {
+        roots.push(root.clone());
+    }
+    let ltv = crate::sealing::ltv::LtvFetcher::new((&cfg.ltv).into())
+        .map_err(|e| anyhow::anyhow!("LTV fetcher: {e}"))?;
+    Ok(Sealer {
+        key,
+        tsa,
+        ltv: Arc::new(ltv),
+        roots: Arc::new(roots),
+    })
 }
 
 /// The seal key: a configured PKCS#11 token key or file, or (dev only) the generated
@@ -219,7 +313,7 @@ pub fn trust_http_client() -> Result<reqwest::Client> {
 /// Everything a running gateway needs.
 pub struct Services {
     pub state: AppState,
-    pub seal_key: Arc<SealKey>,
+    pub sealer: Sealer,
 }
 
 pub async fn build(cfg: Config) -> Result<Services> {
@@ -250,6 +344,7 @@ pub async fn build(cfg: Config) -> Result<Services> {
     ));
     let identity = identity_providers(&cfg).await?;
     let tsa_unit = load_tsa_unit(&cfg)?.map(Arc::new);
+    let sealer = build_sealer(&cfg, seal_key.clone(), tsa_unit.clone())?;
     let state = AppState(Arc::new(Inner {
         cookie_key: Key::from(&cookie_secret),
         code_key: hmac::Key::new(hmac::HMAC_SHA256, &derive(&secret, "signgate/dev-idp")),
@@ -261,7 +356,7 @@ pub async fn build(cfg: Config) -> Result<Services> {
         identity,
         tsa_unit,
     }));
-    Ok(Services { state, seal_key })
+    Ok(Services { state, sealer })
 }
 
 /// The configured identity providers: ID-porten discovery and the eIDAS node's metadata are
@@ -339,7 +434,42 @@ impl From<crate::sealing::SealError> for SealFailure {
     }
 }
 
-async fn seal_job(state: &AppState, key: &Arc<SealKey>, job_id: &str) -> Result<(), SealFailure> {
+/// Reads `key` from the blob store, or else makes it with `make` and stores it create-only:
+/// two workers racing on one job (a lease that ran out) end with the same object, and a
+/// retry after a crash reuses what was stored before it.
+async fn once<F, Fut>(blobs: &Blobs, key: &str, make: F) -> Result<Bytes, SealFailure>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<u8>, SealFailure>>,
+{
+    if let Some(b) = blobs.get_opt(key).await.map_err(|e| e.to_string())? {
+        return Ok(b);
+    }
+    let made = Bytes::from(make().await?);
+    match blobs.put_mode(key, made.clone(), PutMode::Create).await {
+        Ok(()) => Ok(made),
+        Err(e) if e.already_exists() => Ok(blobs.get(key).await.map_err(|e| e.to_string())?),
+        Err(e) => Err(e.to_string().into()),
+    }
+}
+
+impl From<crate::sealing::xades::XadesError> for SealFailure {
+    fn from(e: crate::sealing::xades::XadesError) -> Self {
+        use crate::sealing::xades::XadesError as E;
+        match e {
+            E::Input(_) | E::Dsig(_) => SealFailure::GiveUp(format!("evidence record: {e}")),
+            _ => SealFailure::Retry(format!("evidence record: {e}")),
+        }
+    }
+}
+
+/// Seals one job that all signers have signed: per signer the XAdES-BASELINE-LTA evidence
+/// record, then the job's PAdES-BASELINE-LTA with the evidence records embedded. Every
+/// product is written create-only before the job is completed, so a crash at any point loses
+/// nothing and a retry never produces a second, different document.
+async fn seal_job(state: &AppState, sealer: &Sealer, job_id: &str) -> Result<(), SealFailure> {
+    use crate::sealing::evidence::{self, EvidenceRecord};
+    use crate::sealing::pades::{AfRelationship, Attachment};
     let jobs = &state.jobs;
     let (job, _) = jobs
         .store()
@@ -347,84 +477,111 @@ async fn seal_job(state: &AppState, key: &Arc<SealKey>, job_id: &str) -> Result<
         .await
         .map_err(|e| e.to_string())?
         .ok_or("job vanished")?;
-    let blob_key = blobs::sealed_key(job_id);
-    let sealed = match jobs
-        .blobs()
-        .get_opt(&blob_key)
+    let org = jobs
+        .store()
+        .org_by_id(&job.org_id)
         .await
         .map_err(|e| e.to_string())?
-    {
-        // A previous attempt sealed it and died before recording it: reuse, never re-seal.
-        Some(b) => b,
-        None => {
-            let org = jobs
-                .store()
-                .org_by_id(&job.org_id)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or("organisation vanished")?;
-            let mut documents = Vec::with_capacity(job.documents.len());
-            for (i, d) in job.documents.iter().enumerate() {
-                // The sender reads this reason; the storage detail (paths) goes to the log only.
-                let bytes = jobs.blobs().get(&d.blob_key).await.map_err(|e| {
-                    tracing::warn!(job = %job_id, document = i + 1, error = %e, "cannot read a document to seal");
-                    format!("document {} could not be read from storage", i + 1)
-                })?;
-                documents.push(SealDocument {
-                    title: d.title.clone(),
-                    bytes: bytes.to_vec(),
-                });
-            }
-            let mut signers = Vec::with_capacity(job.signers.len());
-            for s in &job.signers {
-                let ident: VerifiedIdentity = s
-                    .identity_json
-                    .as_deref()
-                    .and_then(|j| serde_json::from_str(j).ok())
-                    .ok_or_else(|| {
-                        SealFailure::GiveUp(format!(
-                            "signer {} has no recorded identity",
-                            s.position + 1
-                        ))
-                    })?;
-                signers.push(SealSigner {
-                    name: ident.name.clone(),
-                    identifier: ident.display_identifier(),
-                    idp: ident.idp.label().to_string(),
-                    loa: ident.loa.as_str().to_string(),
-                    signed_at: s.status_at,
-                });
-            }
-            let input = SealInput {
-                job_id: job.id.clone(),
-                title: job.title.clone(),
-                sender_name: org.name,
-                sender_orgnr: org.orgnr,
-                documents,
-                signers,
-                sealed_at: OffsetDateTime::now_utc(),
-                attachments: Vec::new(),
-            };
-            let key = key.clone();
-            let pdf = tokio::task::spawn_blocking(move || seal(&input, &key))
-                .await
-                .map_err(|e| e.to_string())??;
-            let pdf = Bytes::from(pdf);
-            match jobs
-                .blobs()
-                .put_mode(&blob_key, pdf.clone(), PutMode::Create)
-                .await
-            {
-                Ok(()) => pdf,
-                Err(e) if e.already_exists() => jobs
-                    .blobs()
-                    .get(&blob_key)
-                    .await
-                    .map_err(|e| e.to_string())?,
-                Err(e) => return Err(e.to_string().into()),
-            }
+        .ok_or("organisation vanished")?;
+    let blob_key = blobs::sealed_key(job_id);
+
+    // 1. The evidence record of every signer.
+    let mut attachments = Vec::with_capacity(job.signers.len());
+    for s in &job.signers {
+        let xml = once(
+            jobs.blobs(),
+            &blobs::evidence_key(job_id, &s.id),
+            || async {
+                let mut record = EvidenceRecord::for_signer(
+                    &job,
+                    evidence::Sender {
+                        name: org.name.clone(),
+                        orgnr: org.orgnr.clone(),
+                    },
+                    &s.id,
+                )
+                .map_err(|e| SealFailure::GiveUp(format!("evidence record: {e}")))?;
+                record.gateway = Some(state.config.server.public_url.clone());
+                Ok(evidence::seal_record(
+                    &record,
+                    &sealer.key,
+                    sealer.tsa.as_ref(),
+                    &sealer.ltv,
+                    &sealer.roots,
+                    OffsetDateTime::now_utc(),
+                )
+                .await?)
+            },
+        )
+        .await?;
+        attachments.push(Attachment {
+            name: format!("evidence-signer-{}.xml", s.position + 1),
+            mime: "application/xml".into(),
+            description: format!(
+                "XAdES-sealed evidence record of signer {} ({})",
+                s.position + 1,
+                evidence::NAMESPACE
+            ),
+            relationship: AfRelationship::Supplement,
+            bytes: xml.to_vec(),
+        });
+    }
+
+    // 2. The job's PAdES.
+    let sealed = once(jobs.blobs(), &blob_key, || async {
+        let mut documents = Vec::with_capacity(job.documents.len());
+        for (i, d) in job.documents.iter().enumerate() {
+            // The sender reads this reason; the storage detail (paths) goes to the log only.
+            let bytes = jobs.blobs().get(&d.blob_key).await.map_err(|e| {
+                tracing::warn!(job = %job_id, document = i + 1, error = %e, "cannot read a document to seal");
+                format!("document {} could not be read from storage", i + 1)
+            })?;
+            documents.push(SealDocument {
+                title: d.title.clone(),
+                bytes: bytes.to_vec(),
+            });
         }
-    };
+        let mut signers = Vec::with_capacity(job.signers.len());
+        for s in &job.signers {
+            let ident: VerifiedIdentity = s
+                .identity_json
+                .as_deref()
+                .and_then(|j| serde_json::from_str(j).ok())
+                .ok_or_else(|| {
+                    SealFailure::GiveUp(format!(
+                        "signer {} has no recorded identity",
+                        s.position + 1
+                    ))
+                })?;
+            signers.push(SealSigner {
+                name: ident.name.clone(),
+                identifier: ident.display_identifier(),
+                idp: ident.idp.label().to_string(),
+                loa: ident.loa.as_str().to_string(),
+                signed_at: s.status_at,
+            });
+        }
+        let input = SealInput {
+            job_id: job.id.clone(),
+            title: job.title.clone(),
+            sender_name: org.name.clone(),
+            sender_orgnr: org.orgnr.clone(),
+            documents,
+            signers,
+            sealed_at: OffsetDateTime::now_utc(),
+            attachments,
+        };
+        Ok(crate::sealing::pades::seal_lta(
+            &input,
+            &sealer.key,
+            sealer.tsa.as_ref(),
+            &sealer.ltv,
+            &sealer.roots,
+        )
+        .await?)
+    })
+    .await?;
+
     let sha = hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &sealed).as_ref());
     match jobs
         .complete_sealed(job_id, &blob_key, &sha, OffsetDateTime::now_utc())
@@ -446,7 +603,7 @@ async fn seal_job(state: &AppState, key: &Arc<SealKey>, job_id: &str) -> Result<
 
 async fn seal_worker(
     state: AppState,
-    key: Arc<SealKey>,
+    sealer: Sealer,
     n: usize,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -459,7 +616,7 @@ async fn seal_worker(
         let now = OffsetDateTime::now_utc();
         match state.jobs.store().claim_seal(&owner, now, cfg.lease).await {
             Ok(Some((job_id, attempts))) => {
-                if let Err(failure) = seal_job(&state, &key, &job_id).await {
+                if let Err(failure) = seal_job(&state, &sealer, &job_id).await {
                     state.metrics.seal_failures.inc();
                     let exhausted = u32::try_from(attempts).unwrap_or(u32::MAX) >= cfg.max_attempts;
                     match failure {
@@ -723,7 +880,7 @@ pub async fn serve(cfg: Config) -> Result<()> {
     for n in 0..state.config.sealing.workers {
         tasks.push(tokio::spawn(seal_worker(
             state.clone(),
-            services.seal_key.clone(),
+            services.sealer.clone(),
             n,
             rx.clone(),
         )));

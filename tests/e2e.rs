@@ -105,7 +105,52 @@ async fn full_flow(db: Db) {
     let (ok, report) = pyhanko_validate(&path, &root);
     assert!(ok, "pyHanko rejected the seal:\n{report}");
     assert!(report.contains("The signature is judged VALID"), "{report}");
-    assert!(report.contains(":INTACT:TRUSTED,UNTOUCHED"), "{report}");
+    // PAdES-BASELINE-LTA: a signature timestamp, then only DSS and document-timestamp updates.
+    assert!(
+        report
+            .contains(":INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>,EXTENDED_WITH_LTA_UPDATES"),
+        "{report}"
+    );
+    // Our own validator, offline: everything needed is embedded.
+    let ours = server.cli(&[
+        "validate",
+        path.to_str().unwrap(),
+        "--trust-anchor",
+        root.to_str().unwrap(),
+        "--no-trusted-lists",
+        "--offline",
+        "--format",
+        "json",
+    ]);
+    let ours_report = String::from_utf8_lossy(&ours.stdout);
+    assert!(ours.status.success(), "{ours_report}");
+    assert!(ours_report.contains("PAdES-BASELINE-LTA"), "{ours_report}");
+    // Each signer's XAdES evidence is served, and our validator finds it XAdES-BASELINE-LTA
+    // offline (the live seal and TSA revocation data is inside).
+    for (n, s) in done["signers"].as_array().unwrap().iter().enumerate() {
+        let url = s["xades_url"].as_str().expect("xades_url once completed");
+        let path_only = url.strip_prefix(&server.base).unwrap_or(url);
+        let xml = get(&server, &key, path_only).await;
+        assert_eq!(xml.status(), 200, "{url}");
+        let xml = xml.bytes().await.unwrap();
+        let text = String::from_utf8_lossy(&xml);
+        assert!(text.contains("urn:signgate:evidence:1"), "{text}");
+        let xpath = server.dir.join(format!("evidence-{n}.xml"));
+        std::fs::write(&xpath, &xml).unwrap();
+        let v = server.cli(&[
+            "validate",
+            xpath.to_str().unwrap(),
+            "--trust-anchor",
+            root.to_str().unwrap(),
+            "--no-trusted-lists",
+            "--offline",
+            "--format",
+            "json",
+        ]);
+        let vr = String::from_utf8_lossy(&v.stdout);
+        assert!(v.status.success(), "{vr}");
+        assert!(vr.contains("XAdES-BASELINE-LTA"), "{vr}");
+    }
 
     // A copy with one byte flipped inside the signed range is caught by pyHanko.
     let mut tampered = bytes.to_vec();

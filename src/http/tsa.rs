@@ -2,6 +2,8 @@
 //! `TimeStampReq` as `application/timestamp-query` in, a DER `TimeStampResp` as
 //! `application/timestamp-reply` out).
 //!
+//! Also `GET /pki/dev-root-ca.crl`, the development root's CRL (dev profile only).
+//!
 //! Owns: the HTTP framing (media types, body limit). Must not: build tokens (that is
 //! `sealing::tsa`) or exist outside the dev profile (the route is only mounted when the
 //! unit is loaded, which `app` does only in `dev`).
@@ -47,8 +49,25 @@ async fn tsa(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> 
     }
 }
 
+/// `GET /pki/dev-root-ca.crl`: a fresh CRL of the development root, the CRL distribution
+/// point of the development seal and TSA certificates (dev profile only).
+async fn dev_crl(State(state): State<AppState>) -> Response {
+    let cfg = state.config.clone();
+    match tokio::task::spawn_blocking(move || crate::app::dev_root_crl(&cfg)).await {
+        Ok(Ok(crl)) => ([(header::CONTENT_TYPE, "application/pkix-crl")], crl).into_response(),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "cannot issue the development CRL");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
 pub fn router(state: &AppState) -> axum::Router<AppState> {
-    let r = axum::Router::new();
+    let mut r = axum::Router::new();
+    if state.config.profile == crate::config::Profile::Dev {
+        r = r.route("/pki/dev-root-ca.crl", axum::routing::get(dev_crl));
+    }
     if state.tsa_unit.is_some() {
         r.route("/tsa", post(tsa))
             .layer(DefaultBodyLimit::max(MAX_REQUEST))

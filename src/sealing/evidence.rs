@@ -406,6 +406,48 @@ pub async fn sign_record(
     Ok(sig.to_xml().into_bytes())
 }
 
+/// Seals `record` as XAdES-BASELINE-LTA the way the pipeline does: sign, signature timestamp
+/// from `tsa`, then validation data gathered live by `ltv` for the seal certificate and the
+/// signature timestamp's TSA (paths to `roots`; a revoked, unknown or unverifiable status
+/// fails closed), then the archive timestamp.
+pub async fn seal_record(
+    record: &EvidenceRecord,
+    key: &SealKey,
+    tsa: &dyn Timestamper,
+    ltv: &crate::sealing::ltv::LtvFetcher,
+    roots: &[Vec<u8>],
+    signing_time: OffsetDateTime,
+) -> Result<Vec<u8>, XadesError> {
+    use crate::sealing::ltv::{Target, Usage, token_signer};
+    use crate::validation::crypto::DigestAlg;
+    let xml = record.to_xml();
+    let opts = xades::Options {
+        signing_time,
+        mime_type: MIME_TYPE,
+        description: Some(DESCRIPTION),
+    };
+    let mut sig = xades::sign(&xml, key, &opts)?;
+    let imprint = sig.signature_timestamp_imprint()?;
+    let token = tsa.timestamp(DigestAlg::Sha256, &imprint).await?;
+    sig.add_signature_timestamp_token(&token)?;
+    let (tsa_cert, _) = token_signer(&token)?;
+    let pool = sig.validation_certificates();
+    let targets = [
+        Target {
+            cert: key.leaf_der(),
+            usage: Usage::Signature,
+        },
+        Target {
+            cert: &tsa_cert,
+            usage: Usage::Timestamping,
+        },
+    ];
+    let data = ltv.collect(&targets, &pool, roots).await?;
+    sig.add_validation_data(&data)?;
+    sig.add_archive_timestamp(tsa).await?;
+    Ok(sig.to_xml().into_bytes())
+}
+
 /// `xsd:dateTime` in UTC with the fraction of a second when there is one.
 fn datetime(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);

@@ -59,6 +59,9 @@ pub enum XadesError {
     /// No timestamp was obtained.
     #[error("time-stamping: {0}")]
     Tsa(#[from] TsaError),
+    /// Validation data for the seal or its timestamps could not be gathered (fails closed).
+    #[error("long-term validation data: {0}")]
+    Ltv(#[from] crate::sealing::ltv::LtvError),
     /// A certificate could not be encoded.
     #[error("DER: {0}")]
     Der(#[from] der::Error),
