@@ -313,7 +313,8 @@ pub fn trust_http_client() -> Result<reqwest::Client> {
 /// Everything a running gateway needs.
 pub struct Services {
     pub state: AppState,
-    pub sealer: Sealer,
+    /// `None` on a replica without sealing workers (it needs no TSA or LTV setup).
+    pub sealer: Option<Sealer>,
 }
 
 pub async fn build(cfg: Config) -> Result<Services> {
@@ -344,7 +345,11 @@ pub async fn build(cfg: Config) -> Result<Services> {
     ));
     let identity = identity_providers(&cfg).await?;
     let tsa_unit = load_tsa_unit(&cfg)?.map(Arc::new);
-    let sealer = build_sealer(&cfg, seal_key.clone(), tsa_unit.clone())?;
+    let sealer = if cfg.sealing.workers > 0 {
+        Some(build_sealer(&cfg, seal_key.clone(), tsa_unit.clone())?)
+    } else {
+        None
+    };
     let state = AppState(Arc::new(Inner {
         cookie_key: Key::from(&cookie_secret),
         code_key: hmac::Key::new(hmac::HMAC_SHA256, &derive(&secret, "signgate/dev-idp")),
@@ -877,13 +882,15 @@ pub async fn serve(cfg: Config) -> Result<()> {
     let state = services.state.clone();
     let (tx, rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    for n in 0..state.config.sealing.workers {
-        tasks.push(tokio::spawn(seal_worker(
-            state.clone(),
-            services.sealer.clone(),
-            n,
-            rx.clone(),
-        )));
+    if let Some(sealer) = &services.sealer {
+        for n in 0..state.config.sealing.workers {
+            tasks.push(tokio::spawn(seal_worker(
+                state.clone(),
+                sealer.clone(),
+                n,
+                rx.clone(),
+            )));
+        }
     }
     tasks.push(tokio::spawn(expiry_scheduler(state.clone(), rx.clone())));
     if state.identity.saml.is_some() {

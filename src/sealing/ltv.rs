@@ -30,7 +30,7 @@ use crate::validation::policy::Policy;
 use crate::validation::report::{Indication, SubIndication};
 use crate::validation::revocation::{
     self, RevocationContext, RevocationData, RevocationFinding, RevocationSource, RevocationStatus,
-    check_revocation,
+    check_revocation, error_chain,
 };
 
 pub use crate::validation::chain::Usage;
@@ -965,22 +965,6 @@ fn rfc3339(t: OffsetDateTime) -> String {
 fn is_http(url: &str) -> bool {
     let l = url.to_ascii_lowercase();
     l.starts_with("http://") || l.starts_with("https://")
-}
-
-/// An error and its sources, `: `-separated.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    let mut n = 0;
-    while let Some(c) = cur
-        && n < 8
-    {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-        n += 1;
-    }
-    s
 }
 
 #[cfg(test)]

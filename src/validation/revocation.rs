@@ -1093,7 +1093,7 @@ impl std::fmt::Debug for HttpFetcher {
 }
 
 /// An error and its sources, `: `-separated.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     let mut n = 0;
