@@ -1,12 +1,21 @@
 //! Sealing throughput: one job with a 100 KB PDF, RSA-2048 seal key, in-process, one thread.
-//! Run with `cargo bench --bench seal`; `scripts/bench` runs it beside pyHanko on the same
-//! input and key. Prints one JSON line.
+//! Run with `cargo bench --bench seal` (PAdES-BASELINE-B) or `cargo bench --bench seal -- --lta`
+//! (PAdES-BASELINE-LTA: signature timestamp and document timestamp from the in-process
+//! time-stamping unit with an RSA-2048 key, revocation data from a warm cache);
+//! `cargo bench --bench seal -- --big MB` seals one job of about MB megabytes to B-LTA once and
+//! prints the peak RSS. `scripts/bench` runs each beside pyHanko on the same input and keys.
+//! Prints one JSON line.
 
 use std::time::{Duration, Instant};
 
-use signgate::sealing::keys::{SealKey, ensure_dev_pki};
-use signgate::sealing::pades::{SealDocument, SealInput, SealSigner, seal};
+use signgate::sealing::keys::{DevPkiPaths, SealKey, dev_crl, ensure_dev_pki};
+use signgate::sealing::ltv::{LtvFetcher, LtvOptions};
+use signgate::sealing::pades::{SealDocument, SealInput, SealSigner, seal, seal_lta};
+use signgate::sealing::tsa::{DEV_POLICY, TsaUnit};
 use time::OffsetDateTime;
+
+/// Where the leaf certificates say the root's CRL is; never fetched (the cache is filled first).
+const CRL_URL: &str = "http://127.0.0.1:9/dev-root-ca.crl";
 
 /// A one-page PDF of about `size` bytes (the bulk is an uncompressed content stream).
 fn pdf_of_size(size: usize) -> Vec<u8> {
@@ -43,25 +52,84 @@ fn pdf_of_size(size: usize) -> Vec<u8> {
     out
 }
 
+/// Peak resident set size of this process so far, in bytes (Linux `getrusage`, KiB → bytes).
+fn peak_rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+struct Lta {
+    tsa: TsaUnit,
+    ltv: LtvFetcher,
+    roots: Vec<Vec<u8>>,
+}
+
+/// The in-process time-stamping unit (RSA-2048, like pyHanko's `DummyTimeStamper` needs) and an
+/// LTV fetcher whose cache already holds the root's CRL for both leaf certificates.
+fn lta_setup(paths: &DevPkiPaths, rt: &tokio::runtime::Runtime) -> Lta {
+    let tsa = TsaUnit::new(
+        SealKey::from_files(&paths.tsa_key, &paths.tsa_chain).unwrap(),
+        DEV_POLICY,
+    );
+    let root = tsa.chain_der().last().unwrap().clone();
+    let ltv = LtvFetcher::new(LtvOptions::default()).unwrap();
+    let crl = dev_crl(paths, OffsetDateTime::now_utc()).unwrap();
+    let crl_file = paths.root_cert.with_file_name("dev-root-ca.crl");
+    std::fs::write(crl_file, &crl).unwrap();
+    rt.block_on(ltv.insert_crl(CRL_URL, &tsa.chain_der()[0], &root, crl))
+        .unwrap();
+    Lta {
+        tsa,
+        ltv,
+        roots: vec![root],
+    }
+}
+
 fn main() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let args: Vec<String> = std::env::args().collect();
+    let lta_mode = args.iter().any(|a| a == "--lta");
+    let big_mb: Option<usize> = args
+        .iter()
+        .position(|a| a == "--big")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok());
     let dir = std::env::var("SIGNGATE_BENCH_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| std::env::temp_dir().join("signgate-bench"));
     std::fs::create_dir_all(&dir).unwrap();
-    let paths = ensure_dev_pki(&dir.join("keys"), None).unwrap();
+    let keys = dir.join("keys");
+    // The time-stamping unit gets an RSA-2048 key: pyHanko's DummyTimeStamper signs only with
+    // RSA, and both sides must do the same work. A key file with an unreadable chain beside it
+    // is kept and certified by `ensure_dev_pki`.
+    if !keys.join("tsa.key").is_file() {
+        std::fs::create_dir_all(&keys).unwrap();
+        let k = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+            .unwrap();
+        std::fs::write(keys.join("tsa.key"), k.serialize_pem()).unwrap();
+        std::fs::write(keys.join("tsa-chain.pem"), "").unwrap();
+    }
+    let paths = ensure_dev_pki(&keys, Some(CRL_URL)).unwrap();
     let key = SealKey::from_files(&paths.seal_key, &paths.seal_chain).unwrap();
-    let pdf = pdf_of_size(100 * 1024);
-    std::fs::write(dir.join("input-100k.pdf"), &pdf).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let lta = lta_setup(&paths, &rt);
+    let pdf = pdf_of_size(big_mb.map_or(100 * 1024, |mb| mb * 1024 * 1024));
     let now = OffsetDateTime::now_utc();
-    let input = SealInput {
+    let mut input = SealInput {
         job_id: "0190b6e4-0000-7000-8000-000000000000".into(),
         title: "Benchmark".into(),
         sender_name: "Demo kommune".into(),
         sender_orgnr: "991825827".into(),
         documents: vec![SealDocument {
             title: "Input".into(),
-            bytes: pdf.clone(),
+            bytes: Vec::new(),
         }],
         signers: vec![SealSigner {
             name: "Kari Nordmann".into(),
@@ -73,14 +141,56 @@ fn main() {
         sealed_at: now,
         attachments: Vec::new(),
     };
+    let run_lta = |input: &SealInput| {
+        rt.block_on(seal_lta(input, &key, &lta.tsa, &lta.ltv, &lta.roots))
+            .unwrap()
+    };
+
+    if let Some(mb) = big_mb {
+        // One big job: the document is generated straight into the job (no second copy kept).
+        let doc_len = pdf.len();
+        input.documents[0].bytes = pdf;
+        // Forget the high-water mark of generating the input (Linux ≥ 4.0: writing 5 to
+        // clear_refs resets VmHWM to the current RSS), so the peak is the seal's own.
+        std::fs::write("/proc/self/clear_refs", "5").unwrap();
+        let base = peak_rss_bytes();
+        let t = Instant::now();
+        let out = run_lta(&input);
+        let took = t.elapsed();
+        let peak = peak_rss_bytes();
+        assert!(out.starts_with(b"%PDF-") && out.len() > doc_len);
+        println!(
+            "{{\"impl\":\"signgate\",\"what\":\"seal {mb} MB PDF to PAdES-B-LTA once\",\"document_bytes\":{doc_len},\"output_bytes\":{},\"seconds\":{:.3},\"peak_rss_bytes\":{peak},\"rss_before_bytes\":{base},\"peak_over_document\":{:.2}}}",
+            out.len(),
+            took.as_secs_f64(),
+            peak as f64 / doc_len as f64
+        );
+        return;
+    }
+    std::fs::write(dir.join("input-100k.pdf"), &pdf).unwrap();
+    input.documents[0].bytes = pdf.clone();
+    let one = |input: &SealInput| {
+        if lta_mode {
+            run_lta(input)
+        } else {
+            seal(input, &key).unwrap()
+        }
+    };
     // `cargo test --all-targets` runs this file too (without `--bench`): seal once, check, done.
-    if !std::env::args().any(|a| a == "--bench") {
+    if !args.iter().any(|a| a == "--bench") {
         let out = seal(&input, &key).unwrap();
         assert!(out.starts_with(b"%PDF-") && out.len() > pdf.len());
+        let out = run_lta(&input);
+        assert!(out.starts_with(b"%PDF-") && out.len() > pdf.len());
+        assert_eq!(
+            lta.ltv.stats().crl_requests,
+            0,
+            "the CRL comes from the cache"
+        );
         return;
     }
     for _ in 0..20 {
-        std::hint::black_box(seal(&input, &key).unwrap());
+        std::hint::black_box(one(&input));
     }
     let budget = Duration::from_secs(
         std::env::var("SIGNGATE_BENCH_SECONDS")
@@ -92,14 +202,24 @@ fn main() {
     let start = Instant::now();
     while start.elapsed() < budget {
         let t = Instant::now();
-        std::hint::black_box(seal(&input, &key).unwrap());
+        std::hint::black_box(one(&input));
         lat.push(t.elapsed());
     }
     let total = start.elapsed();
+    assert_eq!(
+        lta.ltv.stats().crl_requests + lta.ltv.stats().ocsp_requests,
+        0,
+        "no network"
+    );
     lat.sort();
     let p = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)].as_secs_f64() * 1e3;
+    let what = if lta_mode {
+        "seal 100KB PDF, RSA-2048, PAdES-B-LTA (in-process TSU, cached CRL)"
+    } else {
+        "seal 100KB PDF, RSA-2048, PAdES-B-B"
+    };
     println!(
-        "{{\"impl\":\"signgate\",\"what\":\"seal 100KB PDF, RSA-2048, PAdES-B-B\",\"seals\":{},\"seconds\":{:.3},\"seals_per_s\":{:.1},\"p50_ms\":{:.3},\"p99_ms\":{:.3}}}",
+        "{{\"impl\":\"signgate\",\"what\":\"{what}\",\"seals\":{},\"seconds\":{:.3},\"seals_per_s\":{:.1},\"p50_ms\":{:.3},\"p99_ms\":{:.3}}}",
         lat.len(),
         total.as_secs_f64(),
         lat.len() as f64 / total.as_secs_f64(),

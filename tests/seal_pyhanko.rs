@@ -304,8 +304,12 @@ fn sealed_job_validates_in_pyhanko() {
         info_dict.get(b"Producer").unwrap().as_str().unwrap(),
         b"signgate"
     );
-    // The link annotation on page 1 survived the merge.
-    let p1 = doc.get_pages()[&1];
+    // Page 1 is the generated cover page carrying the (invisible) seal field; the documents
+    // follow, and the link annotation on the first document's page 1 survived the merge.
+    let cover = doc.get_pages()[&1];
+    let cover_text = String::from_utf8_lossy(&doc.get_page_content(cover)).into_owned();
+    assert!(cover_text.contains("Signaturside"), "{cover_text:.200}");
+    let p1 = doc.get_pages()[&2];
     assert_eq!(doc.get_page_annotations(p1).unwrap().len(), 1);
 
     let out = tmp.path().join("sealed.pdf");
@@ -575,4 +579,246 @@ fn qpdf_encryption_variants_are_rejected() {
             "user password {user:?}, {bits} bits"
         );
     }
+}
+
+/// Every font dictionary reachable in `doc` has its font program embedded (PDF/A, ISO 19005-3
+/// §6.2.11.4): simple fonts through their descriptor, Type0 fonts through their descendant.
+fn assert_all_fonts_embedded(doc: &Document) {
+    let mut fonts = 0;
+    for (id, obj) in &doc.objects {
+        let Ok(d) = obj.as_dict() else { continue };
+        if !matches!(d.get(b"Type"), Ok(Object::Name(n)) if n == b"Font") {
+            continue;
+        }
+        let subtype = d.get(b"Subtype").and_then(|s| s.as_name()).unwrap();
+        if subtype == b"Type3" || subtype == b"Type0" {
+            continue; // glyphs are content streams / the descendant font is checked itself
+        }
+        fonts += 1;
+        let desc = doc
+            .dereference(d.get(b"FontDescriptor").unwrap_or_else(|_| {
+                panic!(
+                    "font {id:?} ({}) has no descriptor",
+                    String::from_utf8_lossy(d.get(b"BaseFont").unwrap().as_name().unwrap())
+                )
+            }))
+            .unwrap()
+            .1
+            .as_dict()
+            .unwrap()
+            .clone();
+        assert!(
+            desc.has(b"FontFile") || desc.has(b"FontFile2") || desc.has(b"FontFile3"),
+            "font {id:?} is not embedded: {desc:?}"
+        );
+    }
+    assert!(fonts >= 2, "found only {fonts} fonts");
+}
+
+/// ISO 19005-3 (PDF/A-3b) when every input is PDF/A: DSS's real PDF/A-1b sample (signed by
+/// DSS) goes in; the output identifies itself as PDF/A-3b in unfiltered XMP that mirrors /Info,
+/// carries the input's output intent (its ICC profile), embeds every font (the cover page's
+/// own Liberation Sans with /Widths equal to the font program's advance widths), and describes
+/// each embedded file as PDF/A-3 asks. veraPDF is not installable here (it is distributed only
+/// from Maven Central and verapdf.org, which this build cannot reach), so these are the
+/// checks veraPDF's rules make, applied one by one; pyHanko and qpdf check the rest.
+#[test]
+fn pdfa_input_is_sealed_as_pdfa3b() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = ensure_dev_pki(&tmp.path().join("pki"), None).unwrap();
+    let key = SealKey::from_files(&pki.seal_key, &pki.seal_chain).unwrap();
+    let input = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pades/dss/pdf-signed-original.pdf"),
+    )
+    .unwrap();
+    let in_doc = Document::load_mem(&input).unwrap();
+    let in_icc = {
+        let oi = in_doc.catalog().unwrap().get(b"OutputIntents").unwrap();
+        let oi = in_doc.dereference(oi).unwrap().1.as_array().unwrap()[0].clone();
+        let oi = in_doc
+            .dereference(&oi)
+            .unwrap()
+            .1
+            .as_dict()
+            .unwrap()
+            .clone();
+        let icc = oi.get(b"DestOutputProfile").unwrap();
+        in_doc
+            .dereference(icc)
+            .unwrap()
+            .1
+            .as_stream()
+            .unwrap()
+            .decompressed_content()
+            .unwrap()
+    };
+    let mut input_job = job(vec![SealDocument {
+        title: "Avtale (PDF/A-1b)".into(),
+        bytes: input,
+    }]);
+    input_job.sealed_at = datetime!(2026-12-07 19:30:05 UTC);
+    let sealed = seal(&input_job, &key).unwrap();
+    let doc = Document::load_mem(&sealed).unwrap();
+    let catalog = doc.catalog().unwrap().clone();
+
+    // XMP: unfiltered, PDF/A-3 level B, mirroring /Info.
+    let meta = doc
+        .dereference(catalog.get(b"Metadata").unwrap())
+        .unwrap()
+        .1
+        .as_stream()
+        .unwrap()
+        .clone();
+    assert!(!meta.dict.has(b"Filter"), "metadata must not be filtered");
+    let xmp = String::from_utf8(meta.content.clone()).unwrap();
+    assert!(xmp.contains("<pdfaid:part>3</pdfaid:part>"), "{xmp}");
+    assert!(
+        xmp.contains("<pdfaid:conformance>B</pdfaid:conformance>"),
+        "{xmp}"
+    );
+    assert!(xmp.starts_with("<?xpacket begin=\"\u{feff}\""), "{xmp}");
+    assert!(xmp.contains("<xmp:CreateDate>2026-12-07T19:30:05Z</xmp:CreateDate>"));
+    assert!(xmp.contains("<xmp:ModifyDate>2026-12-07T19:30:05Z</xmp:ModifyDate>"));
+    assert!(xmp.contains("<pdf:Producer>signgate</pdf:Producer>"));
+    assert!(xmp.contains(
+        "<rdf:li xml:lang=\"x-default\">Leieavtale for Ærøygata 5 – «Blåbær» kontor</rdf:li>"
+    ));
+    let info = doc
+        .dereference(doc.trailer.get(b"Info").unwrap())
+        .unwrap()
+        .1
+        .as_dict()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        info.get(b"CreationDate").unwrap().as_str().unwrap(),
+        b"D:20261207193005Z"
+    );
+    assert_eq!(
+        info.get(b"ModDate").unwrap().as_str().unwrap(),
+        b"D:20261207193005Z"
+    );
+    assert!(doc.trailer.has(b"ID"), "PDF/A needs a file identifier");
+    assert!(!doc.trailer.has(b"Encrypt"));
+    assert_eq!(
+        &sealed[9..14],
+        b"%\xE2\xE3\xCF\xD3",
+        "binary comment after the header"
+    );
+
+    // The output intent with the very ICC profile of the input.
+    let oi = doc
+        .dereference(catalog.get(b"OutputIntents").unwrap())
+        .unwrap()
+        .1
+        .as_array()
+        .unwrap()[0]
+        .clone();
+    let oi = doc.dereference(&oi).unwrap().1.as_dict().unwrap().clone();
+    assert_eq!(oi.get(b"S").unwrap().as_name().unwrap(), b"GTS_PDFA1");
+    let icc = doc
+        .dereference(oi.get(b"DestOutputProfile").unwrap())
+        .unwrap()
+        .1
+        .as_stream()
+        .unwrap()
+        .decompressed_content()
+        .unwrap();
+    assert_eq!(icc, in_icc);
+
+    // Fonts: all embedded; the cover page's are TrueType with widths from the font program.
+    assert_all_fonts_embedded(&doc);
+    let cover = doc.get_pages()[&1];
+    let fonts = doc.get_page_fonts(cover).unwrap();
+    assert_eq!(fonts.len(), 2);
+    for font in fonts.values() {
+        assert_eq!(
+            font.get(b"Subtype").unwrap().as_name().unwrap(),
+            b"TrueType"
+        );
+        let widths = font.get(b"Widths").unwrap().as_array().unwrap();
+        assert_eq!(widths.len(), 224);
+        // 'A' (65) is 667/1000 em in Liberation Sans Regular, 722 in Bold (its font program).
+        let a = widths[65 - 32].as_i64().unwrap();
+        assert!(a == 667 || a == 722, "{a}");
+        let desc = doc
+            .dereference(font.get(b"FontDescriptor").unwrap())
+            .unwrap()
+            .1
+            .as_dict()
+            .unwrap()
+            .clone();
+        let file = doc
+            .dereference(desc.get(b"FontFile2").unwrap())
+            .unwrap()
+            .1
+            .as_stream()
+            .unwrap()
+            .clone();
+        let program = file.decompressed_content().unwrap();
+        assert_eq!(
+            file.dict.get(b"Length1").unwrap().as_i64().unwrap(),
+            program.len() as i64
+        );
+        assert_eq!(
+            &program[..4],
+            b"\x00\x01\x00\x00",
+            "a TrueType font program"
+        );
+    }
+
+    // Embedded files: /AFRelationship, /UF, MIME subtype and /Params with /ModDate.
+    let af = catalog.get(b"AF").unwrap().as_array().unwrap();
+    assert_eq!(af.len(), 1);
+    let spec = doc
+        .dereference(&af[0])
+        .unwrap()
+        .1
+        .as_dict()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        spec.get(b"AFRelationship").unwrap().as_name().unwrap(),
+        b"Source"
+    );
+    assert!(spec.has(b"UF") && spec.has(b"F"));
+    let ef = spec.get(b"EF").unwrap().as_dict().unwrap();
+    let file = doc
+        .dereference(ef.get(b"F").unwrap())
+        .unwrap()
+        .1
+        .as_stream()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        file.dict.get(b"Subtype").unwrap().as_name().unwrap(),
+        b"application/pdf"
+    );
+    let params = file.dict.get(b"Params").unwrap().as_dict().unwrap();
+    assert!(params.has(b"ModDate"));
+
+    // qpdf finds the structure sound; pyHanko validates the seal.
+    let out = tmp.path().join("sealed-pdfa.pdf");
+    std::fs::write(&out, &sealed).unwrap();
+    let q = run(Command::new("qpdf").arg("--check").arg(&out));
+    assert!(
+        q.ok && q.out.contains("No syntax or stream encoding errors"),
+        "{}",
+        q.out
+    );
+    let v = validate(&out, &pki.root_cert, false);
+    assert!(v.ok, "{}", v.out);
+
+    // A plain (non-PDF/A) input makes no PDF/A claim.
+    let plain = seal(
+        &job(vec![SealDocument {
+            title: "Plain".into(),
+            bytes: sample_pdf(1, "Plain", false),
+        }]),
+        &key,
+    )
+    .unwrap();
+    let plain = Document::load_mem(&plain).unwrap();
+    assert!(!plain.catalog().unwrap().has(b"Metadata"));
+    assert!(!plain.catalog().unwrap().has(b"OutputIntents"));
 }

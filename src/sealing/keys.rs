@@ -571,9 +571,18 @@ fn bit_len(b: &[u8]) -> usize {
     }
 }
 
+/// `Certificate::load_pem_chain`, except that an empty or all-whitespace input is an empty
+/// chain: x509-cert 0.2.5 underflows (panics in debug builds) on such input.
+pub(crate) fn load_pem_chain(pem: &[u8]) -> Result<Vec<Certificate>, der::Error> {
+    if pem.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    Certificate::load_pem_chain(pem)
+}
+
 /// Parses a PEM chain, leaf first, each certificate followed by its issuer.
 fn parse_chain(chain_pem: &[u8]) -> Result<(Vec<Certificate>, Vec<Vec<u8>>), KeyError> {
-    let chain = Certificate::load_pem_chain(chain_pem)
+    let chain = load_pem_chain(chain_pem)
         .map_err(|e| KeyError::BadChain(format!("cannot parse PEM certificates: {e}")))?;
     if chain.is_empty() {
         return Err(KeyError::BadChain("no certificate found".into()));
@@ -885,6 +894,24 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn empty_chain_files_are_refused_not_panicked_on() {
+        for pem in [&b""[..], b"\n", b" \r\n\t\n"] {
+            assert!(matches!(
+                parse_chain(pem),
+                Err(KeyError::BadChain(m)) if m == "no certificate found"
+            ));
+        }
+        // An empty chain next to a development key is re-issued for that key.
+        let dir = tempfile::tempdir().unwrap();
+        let first = ensure_dev_pki(dir.path(), None).unwrap();
+        let key_before = fs::read(&first.tsa_key).unwrap();
+        fs::write(&first.tsa_chain, "").unwrap();
+        let again = ensure_dev_pki(dir.path(), None).unwrap();
+        assert_eq!(fs::read(&again.tsa_key).unwrap(), key_before);
+        SealKey::from_files(&again.tsa_key, &again.tsa_chain).unwrap();
+    }
 
     #[test]
     fn dev_pki_is_created_once_and_loads() {

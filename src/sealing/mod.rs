@@ -16,6 +16,7 @@
 
 pub mod cms;
 pub mod evidence;
+mod font_metrics;
 pub(crate) mod incremental;
 pub mod keys;
 pub mod ltv;

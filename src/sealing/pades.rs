@@ -1,4 +1,4 @@
-//! PAdES sealing of a finished job: merge the job's documents, append the signature page,
+//! PAdES sealing of a finished job: merge the job's documents behind a generated cover (signature) page,
 //! keep the originals byte-exact as embedded files, and seal the result with the seal key —
 //! as PAdES-BASELINE-B in one clean revision ([`seal`]), or as PAdES-BASELINE-LTA
 //! ([`seal_lta`], ETSI EN 319 142-1 §6): the same revision with a signature timestamp in the
@@ -20,7 +20,7 @@ use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerInfos};
 use der::asn1::{Any, SetOfVec};
 use der::{Decode, Encode};
-use lopdf::{Dictionary, Document, Object, ObjectId, StringFormat, dictionary};
+use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat, dictionary};
 use x509_cert::attr::Attribute;
 
 use crate::sealing::SealError;
@@ -140,7 +140,7 @@ pub struct SealInput {
     pub attachments: Vec<Attachment>,
 }
 
-/// Merges the job's documents, appends the signature page, embeds the originals and applies a
+/// Merges the job's documents behind the generated cover page, embeds the originals and applies a
 /// PAdES-BASELINE-B signature with `key`. Returns the sealed PDF (one revision).
 pub fn seal(input: &SealInput, key: &SealKey) -> Result<Vec<u8>, SealError> {
     let mut base = Base::assemble(input)?;
@@ -359,6 +359,9 @@ impl Base {
         let mut form = FormParts::default();
         let mut version = (1u32, 7u32);
         let mut total_input = 0usize;
+        // The output claims PDF/A-3b only when every input claims some PDF/A part.
+        let mut all_pdfa = true;
+        let mut output_intents: Option<Object> = None;
 
         for (index, d) in input.documents.iter().enumerate() {
             total_input += d.bytes.len();
@@ -374,6 +377,10 @@ impl Base {
                 .and_then(|r| r)
                 .map_err(doc_err)?;
             out.max_id = imported.next_id - 1;
+            all_pdfa &= imported.pdfa_part.is_some();
+            if output_intents.is_none() {
+                output_intents = imported.output_intents;
+            }
             kids.extend(imported.pages.into_iter().map(Object::Reference));
             form.absorb(imported.form);
             out.objects.extend(imported.objects);
@@ -384,7 +391,15 @@ impl Base {
         let first_sig_page = *sig_pages
             .first()
             .ok_or_else(|| assemble_err("no signature page generated"))?;
-        kids.extend(sig_pages.iter().copied().map(Object::Reference));
+        // The signature page is the cover page: a reader sees who signed, how and over which
+        // documents before the documents themselves.
+        let mut kids: Vec<Object> = sig_pages
+            .iter()
+            .copied()
+            .map(Object::Reference)
+            .chain(kids)
+            .collect();
+        kids.shrink_to_fit();
         let page_count = kids.len();
 
         let field_id = out.new_object_id();
@@ -501,6 +516,20 @@ impl Base {
                     "ESIC" => dictionary! { "BaseVersion" => "1.7", "ExtensionLevel" => 5 },
                 },
             );
+        }
+        if all_pdfa {
+            // PDF/A-3b (ISO 19005-3): XMP identification mirroring /Info, the inputs' output
+            // intent; fonts are embedded by `page`, files carry /AFRelationship and /Params.
+            let mut xmp = Stream::new(
+                dictionary! { "Type" => "Metadata", "Subtype" => "XML" },
+                pdfa_xmp(&input.title, input.sealed_at),
+            );
+            // ISO 19005-3 §6.6.2.1: the metadata stream is not filtered.
+            xmp.allows_compression = false;
+            catalog.set("Metadata", out.add_object(xmp));
+            if let Some(oi) = output_intents {
+                catalog.set("OutputIntents", oi);
+            }
         }
         let catalog_id = out.add_object(catalog.clone());
         let info_id = out.add_object(dictionary! {
@@ -711,6 +740,10 @@ struct Imported {
     pages: Vec<ObjectId>,
     form: FormParts,
     next_id: u32,
+    /// The PDF/A part the document's XMP metadata claims (`pdfaid:part`), if any.
+    pdfa_part: Option<u8>,
+    /// The catalog's `/OutputIntents`, references renumbered (its objects are imported).
+    output_intents: Option<Object>,
 }
 
 /// Keys a page can inherit from its ancestors (ISO 32000-1 §7.7.3.4).
@@ -761,9 +794,37 @@ fn import_document(
         }
     }
 
+    // PDF/A identification and output intents (carried over so a PDF/A job stays PDF/A).
+    let pdfa_part = doc
+        .catalog()
+        .ok()
+        .and_then(|c| c.get(b"Metadata").ok())
+        .and_then(|m| doc.dereference(m).ok())
+        .and_then(|(_, m)| m.as_stream().ok())
+        .and_then(|s| {
+            // A metadata stream is small; refuse to inflate anything that is not.
+            if s.content.len() > MAX_XMP_BYTES {
+                return None;
+            }
+            let xmp = s
+                .decompressed_content()
+                .unwrap_or_else(|_| s.content.clone());
+            (xmp.len() <= MAX_XMP_BYTES)
+                .then(|| pdfa_part(&xmp))
+                .flatten()
+        });
+    let mut output_intents = doc
+        .catalog()
+        .ok()
+        .and_then(|c| c.get(b"OutputIntents").ok())
+        .cloned();
+
     // Existing form fields (signature fields lose their now-broken values).
     let mut form = FormParts::default();
     let mut roots: Vec<ObjectId> = page_ids.clone();
+    if let Some(oi) = &output_intents {
+        collect_refs(oi, &mut roots);
+    }
     if let Some(acroform) = doc
         .catalog()
         .ok()
@@ -878,6 +939,9 @@ fn import_document(
     if let Some(dr) = &mut form.dr {
         rewrite_refs(dr, &map);
     }
+    if let Some(oi) = &mut output_intents {
+        rewrite_refs(oi, &map);
+    }
     let pages = page_ids
         .iter()
         .filter_map(|p| map.get(p).copied())
@@ -887,6 +951,8 @@ fn import_document(
         pages,
         form,
         next_id: next,
+        pdfa_part,
+        output_intents,
     })
 }
 
@@ -948,6 +1014,73 @@ fn rewrite_refs(obj: &mut Object, map: &HashMap<ObjectId, ObjectId>) {
     }
 }
 
+/// Largest XMP metadata stream read to find a PDF/A claim.
+const MAX_XMP_BYTES: usize = 4 * 1024 * 1024;
+
+/// The PDF/A part (1–4) an XMP packet claims with `pdfaid:part`, as an attribute
+/// (`pdfaid:part="2"`) or an element (`<pdfaid:part>2</pdfaid:part>`).
+fn pdfa_part(xmp: &[u8]) -> Option<u8> {
+    let needle = b"pdfaid:part";
+    let mut from = 0;
+    while let Some(pos) = xmp
+        .get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+    {
+        let after = from + pos + needle.len();
+        let rest = xmp.get(after..)?;
+        let value = rest
+            .iter()
+            .skip_while(|b| matches!(b, b' ' | b'=' | b'"' | b'\'' | b'>'))
+            .copied()
+            .next();
+        if let Some(d @ b'1'..=b'4') = value {
+            return Some(d - b'0');
+        }
+        from = after;
+    }
+    None
+}
+
+/// The XMP packet of a PDF/A-3b output: identification, and the /Info entries mirrored
+/// (ISO 19005-3 §6.6.3: title, producer, creation and modification dates).
+fn pdfa_xmp(title: &str, at: time::OffsetDateTime) -> Vec<u8> {
+    let t = at.to_offset(time::UtcOffset::UTC);
+    let date = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    let title = crate::trust::xmlsign::escape_text(title);
+    format!(
+        "<?xpacket begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n\
+<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n\
+ <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n\
+  <rdf:Description rdf:about=\"\"\n\
+    xmlns:pdfaid=\"http://www.aiim.org/pdfa/ns/id/\"\n\
+    xmlns:dc=\"http://purl.org/dc/elements/1.1/\"\n\
+    xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\"\n\
+    xmlns:pdf=\"http://ns.adobe.com/pdf/1.3/\">\n\
+   <pdfaid:part>3</pdfaid:part>\n\
+   <pdfaid:conformance>B</pdfaid:conformance>\n\
+   <dc:format>application/pdf</dc:format>\n\
+   <dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">{title}</rdf:li></rdf:Alt></dc:title>\n\
+   <pdf:Producer>signgate</pdf:Producer>\n\
+   <xmp:CreateDate>{date}</xmp:CreateDate>\n\
+   <xmp:ModifyDate>{date}</xmp:ModifyDate>\n\
+   <xmp:MetadataDate>{date}</xmp:MetadataDate>\n\
+  </rdf:Description>\n\
+ </rdf:RDF>\n\
+</x:xmpmeta>\n\
+<?xpacket end=\"w\"?>"
+    )
+    .into_bytes()
+}
+
 /// `D:YYYYMMDDHHmmSSZ` in UTC.
 pub fn pdf_date(t: time::OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
@@ -977,6 +1110,35 @@ mod tests {
     ) {
         fn send<T: Send>(_: &T) {}
         send(&seal_lta(input, key, tsa, ltv, roots));
+    }
+
+    #[test]
+    fn pdfa_claims_are_read_in_both_xmp_spellings() {
+        assert_eq!(
+            pdfa_part(b"<x pdfaid:part='1' pdfaid:conformance='B'/>"),
+            Some(1)
+        );
+        assert_eq!(pdfa_part(b"<x pdfaid:part=\"2\"/>"), Some(2));
+        assert_eq!(pdfa_part(b"<pdfaid:part>3</pdfaid:part>"), Some(3));
+        // A namespace declaration or an out-of-range value is not a claim.
+        assert_eq!(
+            pdfa_part(b"xmlns:pdfaid:partx='http://www.aiim.org/pdfa/ns/id/'"),
+            None
+        );
+        assert_eq!(pdfa_part(b"<pdfaid:part>9</pdfaid:part>"), None);
+        assert_eq!(pdfa_part(b"pdfaid:part"), None);
+        assert_eq!(pdfa_part(b""), None);
+    }
+
+    #[test]
+    fn pdfa_xmp_escapes_the_title() {
+        let xmp = pdfa_xmp("A & <B>", time::macros::datetime!(2026-01-02 03:04:05 UTC));
+        let xmp = String::from_utf8(xmp).unwrap();
+        assert!(xmp.contains(">A &amp; &lt;B&gt;<"), "{xmp}");
+        assert!(xmp.contains("<xmp:CreateDate>2026-01-02T03:04:05Z</xmp:CreateDate>"));
+        assert!(xmp.ends_with("<?xpacket end=\"w\"?>"));
+        // Well-formed XML (roxmltree refuses anything else).
+        roxmltree::Document::parse(&xmp).unwrap();
     }
 
     #[test]

@@ -1,14 +1,17 @@
-//! The generated signature page ("Signaturside / Signature page") appended to a sealed job.
+//! The generated cover page ("Signaturside / Signature page") placed first in a sealed job.
 //!
 //! This file owns the layout and text encoding of that page: which facts are listed (job,
 //! sender, document digests, signers with masked identifiers, LoA and signing time), the A4
-//! geometry, line wrapping, and cp1252 (WinAnsiEncoding) text for the standard Helvetica fonts.
+//! geometry, line wrapping, and cp1252 (WinAnsiEncoding) text in the embedded Signgate Sans
+//! fonts (cp1252 subsets of Liberation Sans, `assets/fonts/`, SIL OFL 1.1; embedded because
+//! PDF/A requires every font program to be in the file).
 //! It must not sign anything and must not read or change the input documents; it only adds its
 //! own page objects to the document it is given.
 
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream, dictionary};
 use time::format_description::well_known::Rfc3339;
 
+use crate::sealing::font_metrics;
 use crate::sealing::pades::SealInput;
 
 /// A4 width in points.
@@ -257,16 +260,8 @@ pub fn add_signature_pages(
     digests: &[[u8; 32]],
 ) -> Result<Vec<ObjectId>, PageError> {
     let contents = render_content(input, digests)?;
-    let font = |base: &str| -> Dictionary {
-        dictionary! {
-            "Type" => "Font",
-            "Subtype" => "Type1",
-            "BaseFont" => base.to_string(),
-            "Encoding" => "WinAnsiEncoding",
-        }
-    };
-    let f1 = doc.add_object(font("Helvetica"));
-    let f2 = doc.add_object(font("Helvetica-Bold"));
+    let f1 = add_font(doc, Font::Regular);
+    let f2 = add_font(doc, Font::Bold);
     let resources = doc.add_object(dictionary! {
         "Font" => dictionary! { "F1" => f1, "F2" => f2 },
         "ProcSet" => vec![Object::Name(b"PDF".to_vec()), Object::Name(b"Text".to_vec())],
@@ -284,6 +279,82 @@ pub fn add_signature_pages(
         ids.push(page);
     }
     Ok(ids)
+}
+
+/// The embedded font programs: Signgate Sans, subsets of Liberation Sans 2.1.5 (cp1252).
+const REGULAR_TTF: &[u8] = include_bytes!("../../assets/fonts/SigngateSans-Regular.ttf");
+const BOLD_TTF: &[u8] = include_bytes!("../../assets/fonts/SigngateSans-Bold.ttf");
+
+/// A font program compressed once per process: (Flate data, uncompressed length).
+fn compressed(font: Font) -> &'static (Vec<u8>, usize) {
+    use std::io::Write as _;
+    use std::sync::OnceLock;
+    static REGULAR: OnceLock<(Vec<u8>, usize)> = OnceLock::new();
+    static BOLD: OnceLock<(Vec<u8>, usize)> = OnceLock::new();
+    let (cell, ttf) = match font {
+        Font::Regular => (&REGULAR, REGULAR_TTF),
+        Font::Bold => (&BOLD, BOLD_TTF),
+    };
+    cell.get_or_init(|| {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        // Writing to a Vec cannot fail; an (impossible) error leaves the stream empty and the
+        // validator would say so, rather than a panic in the sealing worker.
+        let data = z
+            .write_all(ttf)
+            .and_then(|_| z.finish())
+            .unwrap_or_default();
+        (data, ttf.len())
+    })
+}
+
+/// Adds a simple TrueType font (WinAnsiEncoding, codes 32–255) with its descriptor and the
+/// embedded font program; returns the font dictionary's id.
+fn add_font(doc: &mut Document, font: Font) -> ObjectId {
+    let (name, widths, d) = match font {
+        Font::Regular => (
+            "SGATEA+SigngateSans-Regular",
+            &font_metrics::REGULAR_WIDTHS,
+            &font_metrics::REGULAR_DESCRIPTOR,
+        ),
+        Font::Bold => (
+            "SGATEB+SigngateSans-Bold",
+            &font_metrics::BOLD_WIDTHS,
+            &font_metrics::BOLD_DESCRIPTOR,
+        ),
+    };
+    let (data, length1) = compressed(font);
+    let mut file = Stream::new(
+        dictionary! {
+            "Filter" => "FlateDecode",
+            "Length1" => i64::try_from(*length1).unwrap_or(i64::MAX),
+        },
+        data.clone(),
+    );
+    file.allows_compression = false;
+    let file = doc.add_object(file);
+    let descriptor = doc.add_object(dictionary! {
+        "Type" => "FontDescriptor",
+        "FontName" => name,
+        // Nonsymbolic (bit 6): the glyphs are the standard Latin set, reached via WinAnsi.
+        "Flags" => 32,
+        "FontBBox" => d.bbox.iter().map(|&v| Object::Integer(v.into())).collect::<Vec<_>>(),
+        "ItalicAngle" => i64::from(d.italic_angle),
+        "Ascent" => i64::from(d.ascent),
+        "Descent" => i64::from(d.descent),
+        "CapHeight" => i64::from(d.cap_height),
+        "StemV" => i64::from(d.stem_v),
+        "FontFile2" => file,
+    });
+    doc.add_object(dictionary! {
+        "Type" => "Font",
+        "Subtype" => "TrueType",
+        "BaseFont" => name,
+        "FirstChar" => 32,
+        "LastChar" => 255,
+        "Widths" => widths.iter().map(|&w| Object::Integer(w.into())).collect::<Vec<_>>(),
+        "Encoding" => "WinAnsiEncoding",
+        "FontDescriptor" => descriptor,
+    })
 }
 
 fn text_line(out: &mut Vec<u8>, font: Font, size: f32, x: f32, y: f32, text: &[u8]) {
@@ -348,39 +419,19 @@ fn cp1252_byte(c: char) -> u8 {
     }
 }
 
-/// Helvetica advance widths (1/1000 em) for WinAnsi codes 32..=126, from the Adobe AFM.
-const HELVETICA_ASCII: [u16; 95] = [
-    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, // 32-47
-    556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556, // 48-63
-    1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778, // 64-79
-    667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556, // 80-95
-    333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556, // 96-111
-    556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584, // 112-126
-];
-
-/// Width of one cp1252 byte in Helvetica; conservative for the bold face and for characters
-/// outside ASCII whose exact metrics we do not carry.
+/// Advance width (1/1000 em) of one cp1252 byte in the embedded font, exactly what the font
+/// dictionary's `/Widths` says (codes below 32 are never written: they become spaces).
 fn char_width(b: u8, font: Font) -> f32 {
-    let regular = match b {
-        32..=126 => f32::from(HELVETICA_ASCII[usize::from(b - 32)]),
-        0xe6 => 889.0,  // æ
-        0xc6 => 1000.0, // Æ
-        0xf8 => 611.0,  // ø
-        0xd8 => 778.0,  // Ø
-        0xe0..=0xe5 | 0xe8..=0xeb | 0xf2..=0xf6 | 0xf9..=0xfc | 0xf1 => 556.0,
-        0xc0..=0xc5 => 667.0,
-        0xc8..=0xcb => 667.0,
-        0xd2..=0xd6 => 778.0,
-        0xd9..=0xdc => 722.0,
-        0xe7 | 0xfd | 0xff => 500.0,
-        0xec..=0xef => 278.0,
-        _ => 1000.0,
+    let widths = match font {
+        Font::Regular => &font_metrics::REGULAR_WIDTHS,
+        Font::Bold => &font_metrics::BOLD_WIDTHS,
     };
-    match font {
-        Font::Regular => regular,
-        // Helvetica-Bold is at most ~25 % wider per glyph than Helvetica.
-        Font::Bold => regular * 1.25,
-    }
+    f32::from(
+        widths
+            .get(usize::from(b.saturating_sub(32)))
+            .copied()
+            .unwrap_or(1000),
+    )
 }
 
 fn text_width(text: &[u8], font: Font, size: f32) -> f32 {

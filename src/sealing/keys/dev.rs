@@ -82,8 +82,8 @@ pub fn ensure_dev_pki(dir: &Path, crl_url: Option<&str>) -> Result<DevPkiPaths, 
         }
         let pem = fs::read(chain).map_err(|e| KeyError::io(chain, e))?;
         // An unreadable chain is issued again (the key is kept).
-        let certs = x509_cert::Certificate::load_pem_chain(&pem).unwrap_or_default();
-        let root_der = x509_cert::Certificate::load_pem_chain(root_pem.as_bytes())
+        let certs = super::load_pem_chain(&pem).unwrap_or_default();
+        let root_der = super::load_pem_chain(root_pem.as_bytes())
             .ok()
             .and_then(|c| c.into_iter().next());
         let current = root_exists
