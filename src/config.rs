@@ -52,6 +52,9 @@ pub struct Config {
     /// Long-term validation material fetched for seals (`[ltv]`).
     #[serde(default)]
     pub ltv: LtvConfig,
+    /// The Brønnøysund registers read when a signer acts for an organisation (`[authority]`).
+    #[serde(default)]
+    pub authority: AuthorityConfig,
     /// ID-porten (OIDC). Configured when `idporten.issuer` is set.
     #[serde(default)]
     pub idporten: Option<IdportenConfig>,
@@ -224,6 +227,45 @@ impl Default for LtvConfig {
             cache_max_bytes: 64 * 1024 * 1024,
             max_cache_age: Duration::from_secs(12 * 3600),
             clock_skew: Duration::from_secs(120),
+        }
+    }
+}
+
+/// The Brønnøysund registers (`[authority]`): Enhetsregisteret (entity and roles) and the
+/// Fullmakt service (signature right and procuration).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthorityConfig {
+    /// Base of the Enhetsregisteret API (`{base}/enheter/{orgnr}`, `…/roller`).
+    pub enhetsregisteret_url: String,
+    /// Base of the Fullmakt service (`{base}/enheter/{orgnr}/signatur`, `…/prokura`).
+    pub fullmakt_url: String,
+    /// Whole-exchange timeout of one register request (connect included).
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Largest register answer accepted (bytes).
+    pub max_body_bytes: usize,
+    /// How long an answer is reused for decisions.
+    #[serde(with = "humantime_serde")]
+    pub cache_ttl: Duration,
+    /// How much longer an answer is kept for previews while the register does not answer
+    /// (never used for a decision).
+    #[serde(with = "humantime_serde")]
+    pub stale_if_error: Duration,
+    /// Memory for cached answers (bytes).
+    pub cache_max_bytes: u64,
+}
+
+impl Default for AuthorityConfig {
+    fn default() -> Self {
+        AuthorityConfig {
+            enhetsregisteret_url: "https://data.brreg.no/enhetsregisteret/api".into(),
+            fullmakt_url: "https://data.brreg.no/fullmakt".into(),
+            timeout: Duration::from_secs(5),
+            max_body_bytes: 2 * 1024 * 1024,
+            cache_ttl: Duration::from_secs(300),
+            stale_if_error: Duration::from_secs(3600),
+            cache_max_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -453,6 +495,27 @@ impl Config {
                     "eidas.sp_type must be \"public\" or \"private\"".into(),
                 ));
             }
+        }
+        for (key, url) in [
+            (
+                "authority.enhetsregisteret_url",
+                &self.authority.enhetsregisteret_url,
+            ),
+            ("authority.fullmakt_url", &self.authority.fullmakt_url),
+        ] {
+            if url_scheme(url).is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "{key} {url:?} is not an http(s) URL"
+                )));
+            }
+            if self.profile == Profile::Production && url_scheme(url) != Some("https") {
+                return Err(ConfigError::Production(format!("{key} must be https")));
+            }
+        }
+        if self.authority.timeout.is_zero() || self.authority.max_body_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "authority.timeout and authority.max_body_bytes must be above zero".into(),
+            ));
         }
         if let Some(p) = &self.tsa.policy
             && p.parse::<const_oid::ObjectIdentifier>().is_err()
@@ -747,6 +810,50 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("oaep"), "{e}");
+    }
+
+    #[test]
+    fn authority_defaults_and_env_overrides() {
+        let c = load(&[]).unwrap();
+        assert_eq!(
+            c.authority.enhetsregisteret_url,
+            "https://data.brreg.no/enhetsregisteret/api"
+        );
+        assert_eq!(c.authority.fullmakt_url, "https://data.brreg.no/fullmakt");
+        assert_eq!(c.authority.timeout, Duration::from_secs(5));
+        assert_eq!(c.authority.max_body_bytes, 2 * 1024 * 1024);
+        assert_eq!(c.authority.cache_ttl, Duration::from_secs(300));
+        assert_eq!(c.authority.stale_if_error, Duration::from_secs(3600));
+        let c = load(&[
+            ("AUTHORITY__ENHETSREGISTERET_URL", "http://127.0.0.1:9/er"),
+            ("AUTHORITY__FULLMAKT_URL", "http://127.0.0.1:9/fm"),
+            ("AUTHORITY__TIMEOUT", "300ms"),
+            ("AUTHORITY__CACHE_TTL", "0s"),
+        ])
+        .unwrap();
+        assert_eq!(c.authority.enhetsregisteret_url, "http://127.0.0.1:9/er");
+        assert_eq!(c.authority.fullmakt_url, "http://127.0.0.1:9/fm");
+        assert_eq!(c.authority.timeout, Duration::from_millis(300));
+        assert_eq!(c.authority.cache_ttl, Duration::ZERO);
+        let e = load(&[("AUTHORITY__FULLMAKT_URL", "ftp://x")]).unwrap_err();
+        assert!(e.to_string().contains("authority.fullmakt_url"), "{e}");
+        let e = load(&[("AUTHORITY__TIMEOUT", "0s")]).unwrap_err();
+        assert!(e.to_string().contains("authority.timeout"), "{e}");
+        let e = load(&[
+            ("PROFILE", "production"),
+            ("DEV_IDP__ENABLED", "false"),
+            ("TSA__DEV_UNIT", "false"),
+            ("KEYS__SEAL_KEY_FILE", "/k"),
+            ("KEYS__SEAL_CHAIN_FILE", "/c"),
+            ("SERVER__SESSION_SECRET_FILE", "/s"),
+            ("SERVER__PUBLIC_URL", "https://sign.example"),
+            (
+                "AUTHORITY__FULLMAKT_URL",
+                "http://register.example/fullmakt",
+            ),
+        ])
+        .unwrap_err();
+        assert!(e.to_string().contains("must be https"), "{e}");
     }
 
     #[test]

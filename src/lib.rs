@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod archive;
+pub mod authority;
 pub mod cli;
 pub mod config;
 pub mod http;
