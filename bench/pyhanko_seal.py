@@ -7,7 +7,7 @@ b-lta does what signgate's `--lta` mode does: a signature timestamp and a docume
 from an in-process time-stamping unit (DummyTimeStamper, the same RSA-2048 TSA key and
 certificate), validation data (the root's CRL, given up front: no fetching) embedded in a DSS.
 """
-import io, json, sys, time
+import io, json, logging, sys, time
 from pyhanko.keys import load_cert_from_pemder, load_certs_from_pemder, load_private_key_from_pemder
 from pyhanko.sign import signers, fields
 from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata
@@ -15,6 +15,8 @@ from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko_certvalidator import ValidationContext
 
+# pyHanko warns on every call that fetching is off (it is meant to be).
+logging.getLogger("pyhanko").setLevel(logging.ERROR)
 bench_dir = sys.argv[1]
 seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 5.0
 mode = sys.argv[3] if len(sys.argv) > 3 else "b-b"

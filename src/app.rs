@@ -350,6 +350,10 @@ pub async fn build(cfg: Config) -> Result<Services> {
     } else {
         None
     };
+    let register = Arc::new(
+        crate::authority::RegisterClient::new(&cfg.authority)
+            .context("setting up the business-register client")?,
+    );
     let state = AppState(Arc::new(Inner {
         cookie_key: Key::from(&cookie_secret),
         code_key: hmac::Key::new(hmac::HMAC_SHA256, &derive(&secret, "signgate/dev-idp")),
@@ -360,6 +364,11 @@ pub async fn build(cfg: Config) -> Result<Services> {
         validator: Arc::new(validator),
         identity,
         tsa_unit,
+        register,
+        preview_counts: moka::sync::Cache::builder()
+            .max_capacity(100_000)
+            .time_to_live(std::time::Duration::from_secs(60))
+            .build(),
     }));
     Ok(Services { state, sealer })
 }
@@ -507,6 +516,15 @@ async fn seal_job(state: &AppState, sealer: &Sealer, job_id: &str) -> Result<(),
                 )
                 .map_err(|e| SealFailure::GiveUp(format!("evidence record: {e}")))?;
                 record.gateway = Some(state.config.server.public_url.clone());
+                // The business-register answers the signer's authority rested on.
+                if let Some(json) = &s.authority_json {
+                    let snapshot = crate::jobs::authority::AuthorityRecord::from_json(json)
+                        .and_then(|r| r.snapshot())
+                        .map_err(|e| {
+                            SealFailure::GiveUp(format!("signer {}: {e}", s.position + 1))
+                        })?;
+                    record.register = Some(snapshot);
+                }
                 Ok(evidence::seal_record(
                     &record,
                     &sealer.key,

@@ -254,6 +254,8 @@ pub struct AuthorityConfig {
     pub stale_if_error: Duration,
     /// Memory for cached answers (bytes).
     pub cache_max_bytes: u64,
+    /// `GET /api/v1/authority/{orgnr}` calls allowed per organisation per minute.
+    pub preview_per_minute: u32,
 }
 
 impl Default for AuthorityConfig {
@@ -266,6 +268,7 @@ impl Default for AuthorityConfig {
             cache_ttl: Duration::from_secs(300),
             stale_if_error: Duration::from_secs(3600),
             cache_max_bytes: 64 * 1024 * 1024,
+            preview_per_minute: 60,
         }
     }
 }

@@ -428,6 +428,7 @@ fn eidas_record() -> EvidenceRecord {
             designated: SignerIdentifier::EidasId("SE/NO/199001011234".into()),
             on_behalf_of: Some(OnBehalfOf {
                 orgnr: "974760673".into(),
+                authority: signgate::authority::AuthorityKind::Signature,
             }),
         },
         identity: VerifiedIdentity {

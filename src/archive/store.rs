@@ -16,6 +16,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 use time::OffsetDateTime;
 
+use crate::authority::AuthorityKind;
 use crate::jobs::model::{
     Document, Job, JobKind, JobStatus, Loa, OnBehalfOf, Redirects, Signer, SignerIdentifier,
     SignerStatus,
@@ -142,6 +143,8 @@ pub struct SignerChange {
     pub identity_json: Option<String>,
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
+    /// Business-register evidence for a signer on behalf of a company (set when signing).
+    pub authority_json: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -520,10 +523,15 @@ impl Store {
         }
         for (s, token_hash) in job.signers.iter().zip(rec.signer_token_hashes) {
             let obo = s.on_behalf_of.as_ref().map(|o| o.orgnr.clone());
+            let obo_authority = s
+                .on_behalf_of
+                .as_ref()
+                .map(|o| o.authority.as_str().to_string());
             sqlx::query(
                 "INSERT INTO signers (id, job_id, position, identifier_kind, identifier, \
-                 on_behalf_of, email, mobile, signing_order, status, status_at, token_hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                 on_behalf_of, email, mobile, signing_order, status, status_at, token_hash, \
+                 on_behalf_authority) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(&s.id)
             .bind(&job.id)
@@ -537,6 +545,7 @@ impl Store {
             .bind(s.status.as_str())
             .bind(to_ms(s.status_at))
             .bind(token_hash)
+            .bind(obo_authority)
             .execute(&mut *tx)
             .await?;
         }
@@ -566,8 +575,9 @@ impl Store {
         }
         let version: i64 = row.try_get("version")?;
         let signers = sqlx::query(
-            "SELECT id, position, identifier_kind, identifier, on_behalf_of, email, mobile, \
-             signing_order, status, status_at, identity_json, client_ip, user_agent FROM signers WHERE job_id = $1 \
+            "SELECT id, position, identifier_kind, identifier, on_behalf_of, \
+             on_behalf_authority, email, mobile, signing_order, status, status_at, identity_json, \
+             client_ip, user_agent, authority_json FROM signers WHERE job_id = $1 \
              ORDER BY position",
         )
         .bind(job_id)
@@ -686,7 +696,8 @@ impl Store {
             let r = sqlx::query(
                 "UPDATE signers SET status = $1, status_at = $2, \
                  identity_json = COALESCE($3, identity_json), client_ip = COALESCE($4, client_ip), \
-                 user_agent = COALESCE($5, user_agent) \
+                 user_agent = COALESCE($5, user_agent), \
+                 authority_json = COALESCE($9, authority_json) \
                  WHERE id = $6 AND job_id = $7 AND status = $8",
             )
             .bind(s.to.as_str())
@@ -697,6 +708,7 @@ impl Store {
             .bind(&s.signer_id)
             .bind(&t.job_id)
             .bind(s.from.as_str())
+            .bind(&s.authority_json)
             .execute(&mut *tx)
             .await?;
             if r.rows_affected() != 1 {
@@ -722,6 +734,35 @@ impl Store {
         append_events(&mut tx, &t.org_id, now, &t.events).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Appends `ev` to the organisation's feed (and its webhook) unless an event with the same
+    /// job, signer, kind and data is already there: for notices that a page view may raise
+    /// again and again (a signer who lacks authority reloading the page). `true` if appended.
+    pub async fn append_event_once(
+        &self,
+        org_id: &str,
+        ev: &NewEvent,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let (_gate, mut tx) = self.begin_write().await?;
+        let seen = sqlx::query(
+            "SELECT 1 AS one FROM events WHERE org_id = $1 AND job_id = $2 AND signer_id = $3 \
+             AND kind = $4 AND data = $5",
+        )
+        .bind(org_id)
+        .bind(&ev.job_id)
+        .bind(&ev.signer_id)
+        .bind(&ev.kind)
+        .bind(ev.data.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if seen.is_some() {
+            return Ok(false);
+        }
+        append_events(&mut tx, org_id, now, std::slice::from_ref(ev)).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// In-progress jobs whose deadline has passed.
@@ -1106,11 +1147,16 @@ fn signer_from_row(r: &AnyRow) -> Result<Signer, StoreError> {
     let identifier =
         SignerIdentifier::from_parts(&kind, value).ok_or_else(|| corrupt("identifier", &kind))?;
     let obo: Option<String> = r.try_get("on_behalf_of")?;
+    let obo_authority: Option<String> = r.try_get("on_behalf_authority")?;
+    let authority = match obo_authority.as_deref() {
+        None => AuthorityKind::default(),
+        Some(a) => AuthorityKind::parse(a).ok_or_else(|| corrupt("on_behalf_authority", a))?,
+    };
     Ok(Signer {
         id: r.try_get("id")?,
         position: u32::try_from(r.try_get::<i64, _>("position")?).unwrap_or(0),
         identifier,
-        on_behalf_of: obo.map(|orgnr| OnBehalfOf { orgnr }),
+        on_behalf_of: obo.map(|orgnr| OnBehalfOf { orgnr, authority }),
         email: r.try_get("email")?,
         mobile: r.try_get("mobile")?,
         order: u8::try_from(r.try_get::<i64, _>("signing_order")?).unwrap_or(0),
@@ -1119,6 +1165,7 @@ fn signer_from_row(r: &AnyRow) -> Result<Signer, StoreError> {
         identity_json: r.try_get("identity_json")?,
         client_ip: r.try_get("client_ip")?,
         user_agent: r.try_get("user_agent")?,
+        authority_json: r.try_get("authority_json")?,
     })
 }
 

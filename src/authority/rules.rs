@@ -95,6 +95,26 @@ pub enum AuthorityKind {
 }
 
 impl AuthorityKind {
+    /// `signature`, `procuration` or `either` (the API and storage spelling).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthorityKind::Signature => "signature",
+            AuthorityKind::Procuration => "procuration",
+            AuthorityKind::Either => "either",
+        }
+    }
+
+    /// The inverse of [`AuthorityKind::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            AuthorityKind::Signature,
+            AuthorityKind::Procuration,
+            AuthorityKind::Either,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
     /// The Fullmakt answers this kind needs, in the order they are preferred.
     pub fn bases(self) -> &'static [Basis] {
         match self {

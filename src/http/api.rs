@@ -620,6 +620,43 @@ pub async fn events(
     }))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/authority/{orgnr}", tag = "authority",
+    params(("orgnr" = String, Path, description = "Norwegian organisation number (9 digits)")),
+    responses(
+        (status = 200, description = "Who can sign for the organisation, from Enhetsregisteret and the Fullmakt service (cached; `stale` when the registers do not answer and the last answers are shown)", body = crate::authority::Preview),
+        (status = 404, description = "Not in Enhetsregisteret", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 410, description = "Removed from Enhetsregisteret", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "Not a valid organisation number", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "More previews than `authority.preview_per_minute` in the current minute", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "The registers do not answer and nothing is cached", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []), ("mtls" = []))
+)]
+pub async fn authority_preview(
+    State(state): State<AppState>,
+    auth: OrgAuth,
+    Path(orgnr): Path<String>,
+) -> Result<Response, Problem> {
+    if !state.preview_allowed(&auth.org_id) {
+        let mut resp = Problem::new(
+            Kind::RateLimited,
+            format!(
+                "at most {} authority previews per minute",
+                state.config.authority.preview_per_minute
+            ),
+        )
+        .into_response();
+        resp.headers_mut().insert(
+            header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("60"),
+        );
+        return Ok(resp);
+    }
+    let preview = state.register.preview(&orgnr).await?;
+    Ok(Json(preview).into_response())
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -631,11 +668,11 @@ pub async fn events(
         license(name = "EUPL-1.2")
     ),
     paths(create_job, get_job, list_jobs, cancel_job, get_pades, get_xades, events,
-          super::validation::validate),
+          authority_preview, super::validation::validate),
     components(schemas(JobRequest, JobView, SignerView, DocumentView, JobPage, JobSummaryView,
                        EventPage, EventView, ProblemBody, super::validation::ValidationForm)),
     modifiers(&SecurityAddon),
-    tags((name = "jobs"), (name = "events"), (name = "validation"))
+    tags((name = "jobs"), (name = "events"), (name = "validation"), (name = "authority"))
 )]
 pub struct ApiDoc;
 
@@ -685,5 +722,6 @@ pub fn router(state: &AppState) -> axum::Router<AppState> {
         .route("/api/v1/jobs/{id}/pades", get(get_pades))
         .route("/api/v1/jobs/{id}/signers/{sid}/xades", get(get_xades))
         .route("/api/v1/events", get(events))
+        .route("/api/v1/authority/{orgnr}", get(authority_preview))
         .route("/api/v1/openapi.json", get(openapi_json))
 }

@@ -34,9 +34,11 @@ use time::OffsetDateTime;
 use super::AppState;
 use super::i18n::Lang;
 use crate::archive::store::SessionRecord;
+use crate::authority::Decision;
 use crate::identity::oidc::{OidcAuthRequest, OidcCallback};
 use crate::identity::saml::SamlAuthRequest;
 use crate::identity::{self, LoginStart, Route, UserReason, VerifiedIdentity, dev};
+use crate::jobs::authority::{self, Check};
 use crate::jobs::machine::{Refusal, may_sign};
 use crate::jobs::model::{Job, JobStatus, Loa, Signer, SignerIdentifier, SignerStatus};
 use crate::jobs::service::JobError;
@@ -52,6 +54,8 @@ struct MessagePage<'a> {
     lang: Lang,
     heading: &'a str,
     body: &'a str,
+    /// A line of particulars under the body (e.g. which co-signers are missing).
+    detail: Option<String>,
     logged_in_as: Option<String>,
     /// ID-porten's end_session_endpoint for this login, offered after the decision.
     logout_url: Option<String>,
@@ -74,6 +78,8 @@ struct SignPage {
     documents: Vec<DocLink>,
     action_base: String,
     csrf: String,
+    /// For a signer on behalf of a company: for whom, and whether jointly.
+    authority_note: Option<String>,
 }
 
 /// The SAML HTTP-POST binding without JavaScript: one button posts the request on.
@@ -170,6 +176,7 @@ fn message_with_logout(
             lang,
             heading: lang.t(title_key),
             body: lang.t(body_key),
+            detail: None,
             logged_in_as: who,
             logout_url,
         }
@@ -185,6 +192,103 @@ fn idporten_logout(state: &AppState, identity: &VerifiedIdentity) -> Option<Stri
     }
     let op = state.identity.oidc.as_ref()?;
     op.end_session_url(identity.evidence.as_deref(), None, None)
+}
+
+/// The organisation as the signer sees it: its register name and number.
+fn org_label(c: &Check) -> String {
+    match &c.org_name {
+        Some(n) => format!("{n} ({})", c.orgnr),
+        None => c.orgnr.clone(),
+    }
+}
+
+/// The sign page's line for a company signer who may sign.
+fn authority_note(lang: Lang, c: &Check) -> String {
+    let mut note = format!("{} {}.", lang.t("authority_on_behalf"), org_label(c));
+    if matches!(c.decision, Decision::AwaitingCoSigners { .. }) {
+        note.push(' ');
+        note.push_str(lang.t("authority_joint"));
+    }
+    note
+}
+
+/// A company signer who may not sign: the sender is told (once per distinct notice), the
+/// signer sees why. Nothing is signed.
+async fn authority_denied(
+    state: &AppState,
+    lang: Lang,
+    job: &Job,
+    signer_id: &str,
+    c: &Check,
+    who: Option<String>,
+    now: OffsetDateTime,
+) -> Response {
+    tracing::info!(job = %job.id, signer = %signer_id, orgnr = %c.orgnr, decision = c.decision.code(), "signing authority not established");
+    if let Some((kind, data)) = c.sender_notice() {
+        if let Err(e) = state
+            .jobs
+            .notify_authority(job, signer_id, kind, data, now)
+            .await
+        {
+            tracing::error!(error = %e, "authority notice could not be recorded");
+        }
+    }
+    let (t, b, detail, status) = match &c.decision {
+        Decision::MissingCoSigners { options } => {
+            let alternatives: Vec<String> = options
+                .iter()
+                .map(|o| {
+                    o.iter()
+                        .map(|r| {
+                            format!(
+                                "{} ({})",
+                                r.name,
+                                r.role_text.as_deref().unwrap_or(&r.role_code)
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" + ")
+                })
+                .collect();
+            (
+                "authority_missing_title",
+                "authority_missing_body",
+                Some(format!("{}: {}", org_label(c), alternatives.join(" | "))),
+                StatusCode::FORBIDDEN,
+            )
+        }
+        Decision::NotGranted(r) if r.is_transient() => (
+            "authority_unavailable_title",
+            "authority_unavailable_body",
+            None,
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
+        Decision::NotGranted(r) => (
+            "authority_title",
+            "authority_body",
+            Some(format!("{}: {}", org_label(c), r)),
+            StatusCode::FORBIDDEN,
+        ),
+        // A decision that lets the signer sign never comes here; say nothing was signed.
+        Decision::Granted { .. } | Decision::AwaitingCoSigners { .. } => (
+            "authority_title",
+            "authority_body",
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+    };
+    page(
+        status,
+        MessagePage {
+            lang,
+            heading: lang.t(t),
+            body: lang.t(b),
+            detail,
+            logged_in_as: who,
+            logout_url: None,
+        }
+        .render(),
+    )
 }
 
 fn refusal_page(lang: Lang, r: &Refusal, who: Option<String>) -> Response {
@@ -529,6 +633,15 @@ async fn sign_page(
     if let Err(r) = may_sign(&job, &signer_id, &session.identity, now) {
         return refusal_page(lang, &r, Some(session.identity.name.clone()));
     }
+    let authority_note =
+        match authority::check(&state.register, &job, &signer_id, &session.identity, now).await {
+            None => None,
+            Some(c) if c.proof.is_none() => {
+                let who = Some(session.identity.name.clone());
+                return authority_denied(&state, lang, &job, &signer_id, &c, who, now).await;
+            }
+            Some(c) => Some(authority_note(lang, &c)),
+        };
     let sender = match state.jobs.store().org_by_id(&job.org_id).await {
         Ok(Some(o)) => format!("{} ({})", o.name, o.orgnr),
         _ => "-".into(),
@@ -553,6 +666,7 @@ async fn sign_page(
                 .collect(),
             action_base: base,
             csrf: session.csrf.clone(),
+            authority_note,
         }
         .render(),
     )
@@ -679,6 +793,20 @@ async fn decide(
         );
     }
     let who = Some(session.identity.name.clone());
+    // A company signer's authority is established again now, from the register (the page
+    // that offered the button proves nothing); a signer without it signs nothing.
+    let mut proof = None;
+    if sign
+        && let Some(c) =
+            authority::check(&state.register, &job, &signer_id, &session.identity, now).await
+    {
+        match c.proof.clone() {
+            Some(p) => proof = Some(p),
+            None => {
+                return authority_denied(&state, lang, &job, &signer_id, &c, who, now).await;
+            }
+        }
+    }
     let result = if sign {
         state
             .jobs
@@ -688,6 +816,7 @@ async fn decide(
                 &session.identity,
                 client.ip,
                 client.user_agent,
+                proof,
                 now,
             )
             .await

@@ -38,6 +38,10 @@ pub enum Kind {
     NotReady,
     Busy,
     Internal,
+    InvalidOrganisationNumber,
+    OrganisationDeleted,
+    RegisterUnavailable,
+    RateLimited,
 }
 
 impl Kind {
@@ -62,6 +66,10 @@ impl Kind {
             Kind::NotReady => "not-ready",
             Kind::Busy => "busy",
             Kind::Internal => "internal",
+            Kind::InvalidOrganisationNumber => "invalid-organisation-number",
+            Kind::OrganisationDeleted => "organisation-deleted",
+            Kind::RegisterUnavailable => "register-unavailable",
+            Kind::RateLimited => "rate-limited",
         }
     }
 
@@ -82,8 +90,11 @@ impl Kind {
             | Kind::InvalidJob
             | Kind::UnreadableSignatureFile => StatusCode::UNPROCESSABLE_ENTITY,
             Kind::JobConflict | Kind::NotReady => StatusCode::CONFLICT,
-            Kind::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Kind::Busy | Kind::RegisterUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Kind::InvalidOrganisationNumber => StatusCode::UNPROCESSABLE_ENTITY,
+            Kind::OrganisationDeleted => StatusCode::GONE,
+            Kind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -108,6 +119,10 @@ impl Kind {
             Kind::NotReady => "Not ready",
             Kind::Busy => "Busy",
             Kind::Internal => "Internal error",
+            Kind::InvalidOrganisationNumber => "Invalid organisation number",
+            Kind::OrganisationDeleted => "Organisation deleted",
+            Kind::RegisterUnavailable => "Business register unavailable",
+            Kind::RateLimited => "Too many requests",
         }
     }
 }
@@ -207,6 +222,20 @@ impl From<JobError> for Problem {
             JobError::Busy => Problem::new(Kind::Busy, e.to_string()),
             JobError::Store(_) | JobError::Blob(_) => Problem::internal(e),
         }
+    }
+}
+
+impl From<crate::authority::AuthorityError> for Problem {
+    fn from(e: crate::authority::AuthorityError) -> Self {
+        use crate::authority::AuthorityError as A;
+        let kind = match &e {
+            A::InvalidOrgnr(_) => Kind::InvalidOrganisationNumber,
+            A::NotFound { .. } => Kind::NotFound,
+            A::Deleted { .. } => Kind::OrganisationDeleted,
+            A::Unavailable { .. } | A::Malformed { .. } => Kind::RegisterUnavailable,
+            A::Setup(_) => return Problem::internal(e),
+        };
+        Problem::new(kind, e.to_string())
     }
 }
 

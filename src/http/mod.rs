@@ -118,9 +118,25 @@ pub struct Inner {
     pub identity: crate::identity::Providers,
     /// The development time-stamping unit served at `POST /tsa` (dev only).
     pub tsa_unit: Option<Arc<crate::sealing::tsa::TsaUnit>>,
+    /// The Brønnøysund registers, for signers on behalf of a company and the preview API.
+    pub register: Arc<crate::authority::RegisterClient>,
+    /// Authority previews per organisation in the current minute (fixed window from the
+    /// organisation's first preview in it).
+    pub preview_counts: moka::sync::Cache<String, Arc<std::sync::atomic::AtomicU32>>,
 }
 
 impl Inner {
+    /// Counts one authority preview for `org_id`; false when over the per-minute limit.
+    pub fn preview_allowed(&self, org_id: &str) -> bool {
+        let n = self
+            .preview_counts
+            .get_with(org_id.to_string(), || {
+                Arc::new(std::sync::atomic::AtomicU32::new(0))
+            })
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        n < self.config.authority.preview_per_minute
+    }
+
     /// The trusted lists in force, if any were loaded.
     pub fn trust_state(&self) -> Option<Arc<crate::trust::load::TrustState>> {
         self.trust.read().ok().and_then(|g| g.clone())

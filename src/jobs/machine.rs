@@ -25,6 +25,8 @@ pub enum Action<'a> {
         identity: &'a VerifiedIdentity,
         client_ip: Option<String>,
         user_agent: Option<String>,
+        /// Required for a signer on behalf of a company: the established authority.
+        authority: Option<AuthorityProof>,
     },
     Reject {
         signer_id: &'a str,
@@ -41,6 +43,15 @@ pub enum Action<'a> {
     SealingFailed {
         reason: String,
     },
+}
+
+/// What the ceremony established about a company signer's authority before signing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorityProof {
+    /// The evidence (JSON of `authority::AuthorityRecord`), kept with the signature.
+    pub record_json: String,
+    /// The decision's code: `granted` or `awaiting_co_signers`.
+    pub decision: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,6 +74,8 @@ pub enum Refusal {
     AlreadySigned,
     #[error("the job is not ready for sealing")]
     NotReadyForSealing,
+    #[error("the signer's authority to sign for the organisation has not been established")]
+    AuthorityNotEstablished,
 }
 
 fn signer<'j>(job: &'j Job, id: &str) -> Result<&'j Signer, Refusal> {
@@ -132,6 +145,7 @@ fn end_waiting(job: &Job, to: SignerStatus) -> Vec<SignerChange> {
             identity_json: None,
             client_ip: None,
             user_agent: None,
+            authority_json: None,
         })
         .collect()
 }
@@ -155,9 +169,26 @@ pub fn decide(
             identity,
             client_ip,
             user_agent,
+            authority,
         } => {
             may_sign(job, signer_id, identity, now)?;
+            let on_behalf_of = signer(job, signer_id)?.on_behalf_of.as_ref();
+            if on_behalf_of.is_some() && authority.is_none() {
+                return Err(Refusal::AuthorityNotEstablished);
+            }
             let identity_json = serde_json::to_string(identity).ok();
+            let mut data = serde_json::json!({
+                "status": "signed",
+                "idp": identity.idp,
+                "loa": identity.loa,
+            });
+            if let (Some(obo), Some(a)) = (on_behalf_of, &authority) {
+                data["on_behalf_of"] = serde_json::json!({
+                    "orgnr": obo.orgnr,
+                    "authority": obo.authority,
+                    "decision": a.decision,
+                });
+            }
             t.signers.push(SignerChange {
                 signer_id: signer_id.to_string(),
                 from: SignerStatus::Waiting,
@@ -165,17 +196,10 @@ pub fn decide(
                 identity_json,
                 client_ip,
                 user_agent,
+                authority_json: authority.map(|a| a.record_json),
             });
-            t.events.push(event(
-                job,
-                Some(signer_id),
-                "signer_signed",
-                serde_json::json!({
-                    "status": "signed",
-                    "idp": identity.idp,
-                    "loa": identity.loa,
-                }),
-            ));
+            t.events
+                .push(event(job, Some(signer_id), "signer_signed", data));
             let rest_signed = job
                 .signers
                 .iter()
@@ -203,6 +227,7 @@ pub fn decide(
                 identity_json: serde_json::to_string(identity).ok(),
                 client_ip: None,
                 user_agent: None,
+                authority_json: None,
             });
             t.signers.extend(
                 end_waiting(job, SignerStatus::Cancelled)
@@ -321,6 +346,7 @@ mod tests {
             identity_json: None,
             client_ip: None,
             user_agent: None,
+            authority_json: None,
         }
     }
 
@@ -363,7 +389,36 @@ mod tests {
             identity: ident,
             client_ip: None,
             user_agent: None,
+            authority: None,
         }
+    }
+
+    #[test]
+    fn a_company_signer_signs_only_with_established_authority() {
+        let mut j = job();
+        j.signers[0].on_behalf_of = Some(crate::jobs::model::OnBehalfOf {
+            orgnr: "912345675".into(),
+            authority: crate::authority::AuthorityKind::Signature,
+        });
+        let kari = who("13097248022", Loa::High);
+        assert_eq!(
+            decide(&j, 0, sign("a", &kari), now()).unwrap_err(),
+            Refusal::AuthorityNotEstablished
+        );
+        let with = Action::Sign {
+            signer_id: "a",
+            identity: &kari,
+            client_ip: None,
+            user_agent: None,
+            authority: Some(AuthorityProof {
+                record_json: "{}".into(),
+                decision: "granted",
+            }),
+        };
+        let t = decide(&j, 0, with, now()).unwrap();
+        assert_eq!(t.signers[0].authority_json.as_deref(), Some("{}"));
+        assert_eq!(t.events[0].data["on_behalf_of"]["decision"], "granted");
+        assert_eq!(t.events[0].data["on_behalf_of"]["orgnr"], "912345675");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! Owns: the rules of a job's life (who may sign, when it completes, fails, is cancelled or
 //! expires). Must not: know HTTP, SQL or XML.
 
+pub mod authority;
 pub mod machine;
 pub mod model;
 pub mod service;

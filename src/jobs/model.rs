@@ -3,6 +3,7 @@
 //! Owns: the vocabulary (statuses, identifiers, assurance levels) and the validation of a job
 //! request. Must not: know HTTP, SQL or XML.
 
+use crate::authority::AuthorityKind;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -139,6 +140,10 @@ pub struct IdentifierInput {
 pub struct OnBehalfOf {
     /// Norwegian organisation number (9 digits, mod-11).
     pub orgnr: String,
+    /// The authority the signer must hold in the business register: `signature` (signatur,
+    /// the default), `procuration` (prokura) or `either`.
+    #[serde(default)]
+    pub authority: AuthorityKind,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -237,6 +242,9 @@ pub struct Signer {
     /// Client address and user agent recorded with the signer's decision (sealed evidence).
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
+    /// For a signer on behalf of a company: the business-register evidence captured when
+    /// the signer signed (JSON of `authority::AuthorityRecord`).
+    pub authority_json: Option<String>,
 }
 
 #[derive(Debug, Clone)]

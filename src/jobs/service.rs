@@ -16,7 +16,7 @@ use crate::archive::store::{
     EventRecord, JobSummary, NewEvent, NewJobRecord, Store, StoreError, to_ms,
 };
 use crate::identity::VerifiedIdentity;
-use crate::jobs::machine::{self, Action, Refusal};
+use crate::jobs::machine::{self, Action, AuthorityProof, Refusal};
 use crate::jobs::model::{
     Document, Job, JobStatus, Limits, RequestError, Signer, SignerStatus, ValidJob,
 };
@@ -176,6 +176,7 @@ impl JobService {
                 identity_json: None,
                 client_ip: None,
                 user_agent: None,
+                authority_json: None,
             })
             .collect();
         let token_hashes: Vec<String> = signers
@@ -330,6 +331,7 @@ impl JobService {
         identity: &VerifiedIdentity,
         client_ip: Option<String>,
         user_agent: Option<String>,
+        authority: Option<AuthorityProof>,
         now: OffsetDateTime,
     ) -> Result<Job, JobError> {
         self.act(None, job_id, now, |_| Action::Sign {
@@ -337,8 +339,29 @@ impl JobService {
             identity,
             client_ip: client_ip.clone(),
             user_agent: user_agent.clone(),
+            authority: authority.clone(),
         })
         .await
+    }
+
+    /// Tells the sender (event feed and webhook), once per distinct notice, that a company
+    /// signer cannot sign: `authority_incomplete` or `authority_refused` with its details.
+    pub async fn notify_authority(
+        &self,
+        job: &Job,
+        signer_id: &str,
+        kind: &str,
+        data: serde_json::Value,
+        now: OffsetDateTime,
+    ) -> Result<bool, JobError> {
+        let ev = NewEvent {
+            job_id: Some(job.id.clone()),
+            signer_id: Some(signer_id.to_string()),
+            kind: kind.to_string(),
+            data,
+            webhook: job.callback_url.clone(),
+        };
+        Ok(self.store.append_event_once(&job.org_id, &ev, now).await?)
     }
 
     pub async fn reject(
@@ -500,8 +523,8 @@ mod tests {
         let job = new_job(&svc, &org, now).await;
         let (a, b) = (identity(KARI), identity(OLA));
         let (r1, r2) = tokio::join!(
-            svc.sign(&job.id, &job.signers[0].id, &a, None, None, now),
-            svc.sign(&job.id, &job.signers[1].id, &b, None, None, now),
+            svc.sign(&job.id, &job.signers[0].id, &a, None, None, None, now),
+            svc.sign(&job.id, &job.signers[1].id, &b, None, None, None, now),
         );
         r1.unwrap();
         r2.unwrap();
@@ -517,7 +540,7 @@ mod tests {
         assert_eq!(all_signed, 1);
         // Signing twice is refused, and so is cancelling a fully signed job.
         assert!(matches!(
-            svc.sign(&job.id, &job.signers[0].id, &a, None, None, now)
+            svc.sign(&job.id, &job.signers[0].id, &a, None, None, None, now)
                 .await,
             Err(JobError::Refused(Refusal::SignerNotWaiting(
                 SignerStatus::Signed
@@ -539,6 +562,7 @@ mod tests {
             &job.id,
             &job.signers[0].id,
             &identity(KARI),
+            None,
             None,
             None,
             now,

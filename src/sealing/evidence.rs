@@ -303,6 +303,7 @@ impl EvidenceRecord {
         if let Some(o) = &s.on_behalf_of {
             w.open("OnBehalfOf");
             w.leaf("OrganisationNumber", &o.orgnr);
+            w.leaf("Authority", o.authority.as_str());
             w.close("OnBehalfOf");
         }
         w.close("Signer");
@@ -687,6 +688,7 @@ mod tests {
             identifier: SignerIdentifier::EidasId("SE/NO/199001011234".into()),
             on_behalf_of: Some(OnBehalfOf {
                 orgnr: "974760673".into(),
+                authority: crate::authority::AuthorityKind::Signature,
             }),
             email: None,
             mobile: None,
@@ -696,6 +698,7 @@ mod tests {
             identity_json: identity,
             client_ip: Some("192.0.2.1".into()),
             user_agent: Some("UA".into()),
+            authority_json: None,
         };
         let json = serde_json::to_string(&r.identity).unwrap();
         let mut job = Job {
