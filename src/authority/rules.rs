@@ -1135,6 +1135,9 @@ fn evaluate(combo: &Combination, me: &Participant, others: &[&Participant]) -> O
     best
 }
 
+/// The best candidate so far: its rank (lower is better), combination and details.
+type Ranked<K, T> = Option<(K, Combination, T)>;
+
 /// Picks the refusal that says most among several.
 fn strongest(refusals: Vec<Refusal>) -> Refusal {
     refusals
@@ -1173,8 +1176,8 @@ pub fn decide(
     let holders = role_holders(facts);
     let mut refusals = Vec::new();
     // (persons, basis order, index) for granted; (pending, persons, …) for awaiting.
-    let mut granted: Option<((usize, usize), Combination, Vec<PersonMatch>)> = None;
-    let mut awaiting: Option<((usize, usize, usize), Combination, Vec<String>)> = None;
+    let mut granted: Ranked<(usize, usize), Vec<PersonMatch>> = None;
+    let mut awaiting: Ranked<(usize, usize, usize), Vec<String>> = None;
     let mut missing: Vec<Vec<RoleNeeded>> = Vec::new();
     for (order, basis) in kind.bases().iter().enumerate() {
         let analysis = match analyse_with(facts, *basis, &holders) {
