@@ -370,6 +370,37 @@ async fn unit_status_and_rule_refusals() {
 }
 
 #[tokio::test]
+async fn a_fullmakt_answer_the_service_does_not_have_is_left_out() {
+    let server = RegisterServer::start().await;
+    let c = client(&server);
+    let f = lookup(&c, org::ENK).await.unwrap();
+    assert!(f.signature.is_some());
+    assert!(f.procuration.is_none());
+    assert_eq!(server.requests_for(org::ENK), [1, 1, 1, 1]);
+    assert_eq!(f.snapshot("x").sources.len(), 3);
+    let kari = verified("s1", KARI, "Kari Nordmann", false);
+    let d = authority::decide(
+        &f,
+        AuthorityKind::Signature,
+        std::slice::from_ref(&kari),
+        "s1",
+    );
+    assert!(
+        matches!(&d, Decision::Granted { combination, alone: true, .. } if combination.text.as_deref() == Some("Innehaver alene")),
+        "{d:?}"
+    );
+    assert!(
+        authority::decide(&f, AuthorityKind::Either, std::slice::from_ref(&kari), "s1")
+            .is_granted()
+    );
+    let d = authority::decide(&f, AuthorityKind::Procuration, &[kari], "s1");
+    assert_eq!(d.code(), "register_unavailable");
+    let p = c.preview(org::ENK).await.unwrap();
+    assert_eq!(p.organisation_form.as_deref(), Some("ENK"));
+    assert!(p.procuration.is_none() && p.signature.is_some());
+}
+
+#[tokio::test]
 async fn resigned_and_deceased_persons_never_count() {
     let server = RegisterServer::start().await;
     let c = client(&server);

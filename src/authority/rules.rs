@@ -24,7 +24,8 @@
 //! `SF`) mark the rule as non-standard: a signer in no listed combination is then refused with
 //! [`Refusal::NonStandardRule`] (a person must read the free text) rather than
 //! [`Refusal::NoAuthority`]. `IK`/`RI` with no free text means nothing is registered for that
-//! basis. A combination without persons (the service sometimes lists "Styret i fellesskap"
+//! basis. A Fullmakt answer that is not available (not read, or the service has none for the
+//! unit) refuses that basis with [`Refusal::RegisterUnavailable`]. A combination without persons (the service sometimes lists "Styret i fellesskap"
 //! without naming anyone) cannot be checked and is never used.
 //!
 //! **Who counts (cross-check with the roles answer).** A person in a combination counts only
@@ -873,7 +874,7 @@ fn analyse_with(
     };
     let Some(answer) = answer else {
         return Err(Refusal::RegisterUnavailable(format!(
-            "the Fullmakt {} answer was not read",
+            "the Fullmakt {} answer is not available",
             basis.as_str()
         )));
     };

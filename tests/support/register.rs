@@ -44,6 +44,7 @@ pub mod org {
     pub const TREG: &str = "100010089";
     pub const ROTETE: &str = "100010097";
     pub const UKJENT: &str = "100010100";
+    pub const ENK: &str = "100010119";
 }
 
 /// Request paths of the four sources of `orgnr`.
