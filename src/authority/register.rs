@@ -190,7 +190,8 @@ impl RegisterClient {
 
     /// Fresh answers about `orgnr`: entity and roles, plus the Fullmakt answers `kind` needs,
     /// all fetched concurrently. Any source failing fails the lookup (the entity's 404/410
-    /// first); never a stale copy.
+    /// first; roles missing for an existing unit is a failure too); a Fullmakt answer the
+    /// service does not have (404/410) is left out. Never a stale copy.
     pub async fn lookup_for(
         &self,
         orgnr: &str,
@@ -238,11 +239,11 @@ impl RegisterClient {
         };
         let roles = self.required(Source::Roles, orgnr, roles?)?;
         let signature = signature
-            .map(|r| self.required(Source::Signature, orgnr, r?))
-            .transpose()?;
+            .transpose()?
+            .and_then(|f| Self::optional(Source::Signature, orgnr, f));
         let procuration = procuration
-            .map(|r| self.required(Source::Procuration, orgnr, r?))
-            .transpose()?;
+            .transpose()?
+            .and_then(|f| Self::optional(Source::Procuration, orgnr, f));
         Ok(RegisterFacts {
             orgnr: orgnr.to_string(),
             entity,
@@ -272,6 +273,23 @@ impl RegisterClient {
         }
     }
 
+    /// A Fullmakt answer, or none when the service does not know the unit (404/410): the
+    /// lookup still succeeds, and a decision that needs the answer is refused
+    /// (`rules::decide` says the answer is not available).
+    fn optional<T>(source: Source, orgnr: &str, f: Fetched<T>) -> Option<Arc<Answer<T>>> {
+        match f {
+            Fetched::Found(a) => Some(a),
+            Fetched::NotFound | Fetched::Gone => {
+                tracing::info!(
+                    orgnr,
+                    source = source.name(),
+                    "the Fullmakt service has no answer for this unit"
+                );
+                None
+            }
+        }
+    }
+
     /// Who can sign for `orgnr`. When the register does not answer now, the last answers
     /// found (at most `cache_ttl + stale_if_error` old) are shown, marked `stale`.
     pub async fn preview(&self, orgnr: &str) -> Result<Preview, AuthorityError> {
@@ -294,13 +312,13 @@ impl RegisterClient {
         }
     }
 
-    /// The last answers found, marked stale (entity, roles and signature are required).
+    /// The last answers found, marked stale (entity and roles are required).
     async fn stale_facts(&self, orgnr: &str) -> Option<RegisterFacts> {
         Some(RegisterFacts {
             orgnr: orgnr.to_string(),
             entity: self.entity.last_good.get(orgnr).await?,
             roles: self.roles.last_good.get(orgnr).await?,
-            signature: Some(self.signature.last_good.get(orgnr).await?),
+            signature: self.signature.last_good.get(orgnr).await,
             procuration: self.procuration.last_good.get(orgnr).await,
             stale: true,
         })

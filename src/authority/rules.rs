@@ -24,7 +24,8 @@
 //! `SF`) mark the rule as non-standard: a signer in no listed combination is then refused with
 //! [`Refusal::NonStandardRule`] (a person must read the free text) rather than
 //! [`Refusal::NoAuthority`]. `IK`/`RI` with no free text means nothing is registered for that
-//! basis. A combination without persons (the service sometimes lists "Styret i fellesskap"
+//! basis. A Fullmakt answer that is not available (not read, or the service has none for the
+//! unit) refuses that basis with [`Refusal::RegisterUnavailable`]. A combination without persons (the service sometimes lists "Styret i fellesskap"
 //! without naming anyone) cannot be checked and is never used.
 //!
 //! **Who counts (cross-check with the roles answer).** A person in a combination counts only
@@ -893,7 +894,7 @@ fn analyse_with(
     };
     let Some(answer) = answer else {
         return Err(Refusal::RegisterUnavailable(format!(
-            "the Fullmakt {} answer was not read",
+            "the Fullmakt {} answer is not available",
             basis.as_str()
         )));
     };
@@ -1155,6 +1156,9 @@ fn evaluate(combo: &Combination, me: &Participant, others: &[&Participant]) -> O
     best
 }
 
+/// The best candidate so far: its rank (lower is better), combination and details.
+type Ranked<K, T> = Option<(K, Combination, T)>;
+
 /// Picks the refusal that says most among several.
 fn strongest(refusals: Vec<Refusal>) -> Refusal {
     refusals
@@ -1193,8 +1197,8 @@ pub fn decide(
     let holders = role_holders(facts);
     let mut refusals = Vec::new();
     // (persons, basis order, index) for granted; (pending, persons, …) for awaiting.
-    let mut granted: Option<((usize, usize), Combination, Vec<PersonMatch>)> = None;
-    let mut awaiting: Option<((usize, usize, usize), Combination, Vec<String>)> = None;
+    let mut granted: Ranked<(usize, usize), Vec<PersonMatch>> = None;
+    let mut awaiting: Ranked<(usize, usize, usize), Vec<String>> = None;
     let mut missing: Vec<Vec<RoleNeeded>> = Vec::new();
     for (order, basis) in kind.bases().iter().enumerate() {
         let analysis = match analyse_with(facts, *basis, &holders) {
