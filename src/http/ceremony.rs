@@ -41,7 +41,7 @@ use crate::identity::{self, LoginStart, Route, UserReason, VerifiedIdentity, dev
 use crate::jobs::authority::{self, Check};
 use crate::jobs::machine::{Refusal, may_sign};
 use crate::jobs::model::{Job, JobStatus, Loa, Signer, SignerIdentifier, SignerStatus};
-use crate::jobs::service::JobError;
+use crate::jobs::service::{JobError, SignContext};
 
 const LOGIN_COOKIE: &str = "sg_login";
 const SESSION_COOKIE: &str = "sg_session";
@@ -224,14 +224,13 @@ async fn authority_denied(
     now: OffsetDateTime,
 ) -> Response {
     tracing::info!(job = %job.id, signer = %signer_id, orgnr = %c.orgnr, decision = c.decision.code(), "signing authority not established");
-    if let Some((kind, data)) = c.sender_notice() {
-        if let Err(e) = state
+    if let Some((kind, data)) = c.sender_notice()
+        && let Err(e) = state
             .jobs
             .notify_authority(job, signer_id, kind, data, now)
             .await
-        {
-            tracing::error!(error = %e, "authority notice could not be recorded");
-        }
+    {
+        tracing::error!(error = %e, "authority notice could not be recorded");
     }
     let (t, b, detail, status) = match &c.decision {
         Decision::MissingCoSigners { options } => {
@@ -814,9 +813,11 @@ async fn decide(
                 &job.id,
                 &signer_id,
                 &session.identity,
-                client.ip,
-                client.user_agent,
-                proof,
+                SignContext {
+                    client_ip: client.ip,
+                    user_agent: client.user_agent,
+                    authority: proof,
+                },
                 now,
             )
             .await
@@ -958,6 +959,9 @@ struct DevLoginForm {
     state: String,
     loa: Option<String>,
     lang: Option<String>,
+    /// The name the identity carries (for testing register matching); default: the test
+    /// person's, or "Test Person {pid}".
+    name: Option<String>,
 }
 
 /// An authorization code from the development IdP: the identity and the state, MAC'ed.
@@ -990,7 +994,10 @@ async fn dev_login(
     let loa = f.loa.as_deref().and_then(Loa::parse).unwrap_or(Loa::High);
     let now = OffsetDateTime::now_utc();
     match dev::login(&f.pid, loa, now) {
-        Ok(identity) => {
+        Ok(mut identity) => {
+            if let Some(name) = f.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+                identity.name = name.chars().take(200).collect();
+            }
             let code = seal_code(
                 &state.code_key,
                 &DevCode {

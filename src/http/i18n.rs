@@ -81,6 +81,12 @@ const CATALOGUE: &[(&str, &str, &str, &str)] = &[
     ),
     ("sign", "Signer", "Signer", "Sign"),
     (
+        "devidp_name",
+        "Navn (valgfritt)",
+        "Namn (valfritt)",
+        "Name (optional)",
+    ),
+    (
         "authority_on_behalf",
         "Du signerer på vegne av",
         "Du signerer på vegner av",

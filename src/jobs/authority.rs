@@ -135,7 +135,7 @@ pub fn participants(
                 };
             }
             let recorded = (s.status == SignerStatus::Signed)
-                .then(|| s.identity_json.as_deref())
+                .then_some(s.identity_json.as_deref())
                 .flatten()
                 .and_then(|j| serde_json::from_str::<VerifiedIdentity>(j).ok());
             match recorded {

@@ -59,6 +59,15 @@ pub struct Created {
     pub job: Job,
 }
 
+/// What comes with a signature besides the identity: the request's client address and user
+/// agent, and for a company signer the authority the ceremony established.
+#[derive(Debug, Clone, Default)]
+pub struct SignContext {
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub authority: Option<AuthorityProof>,
+}
+
 #[derive(Clone)]
 pub struct JobService {
     store: Store,
@@ -329,17 +338,15 @@ impl JobService {
         job_id: &str,
         signer_id: &str,
         identity: &VerifiedIdentity,
-        client_ip: Option<String>,
-        user_agent: Option<String>,
-        authority: Option<AuthorityProof>,
+        ctx: SignContext,
         now: OffsetDateTime,
     ) -> Result<Job, JobError> {
         self.act(None, job_id, now, |_| Action::Sign {
             signer_id,
             identity,
-            client_ip: client_ip.clone(),
-            user_agent: user_agent.clone(),
-            authority: authority.clone(),
+            client_ip: ctx.client_ip.clone(),
+            user_agent: ctx.user_agent.clone(),
+            authority: ctx.authority.clone(),
         })
         .await
     }
@@ -523,8 +530,8 @@ mod tests {
         let job = new_job(&svc, &org, now).await;
         let (a, b) = (identity(KARI), identity(OLA));
         let (r1, r2) = tokio::join!(
-            svc.sign(&job.id, &job.signers[0].id, &a, None, None, None, now),
-            svc.sign(&job.id, &job.signers[1].id, &b, None, None, None, now),
+            svc.sign(&job.id, &job.signers[0].id, &a, SignContext::default(), now),
+            svc.sign(&job.id, &job.signers[1].id, &b, SignContext::default(), now),
         );
         r1.unwrap();
         r2.unwrap();
@@ -540,7 +547,7 @@ mod tests {
         assert_eq!(all_signed, 1);
         // Signing twice is refused, and so is cancelling a fully signed job.
         assert!(matches!(
-            svc.sign(&job.id, &job.signers[0].id, &a, None, None, None, now)
+            svc.sign(&job.id, &job.signers[0].id, &a, SignContext::default(), now)
                 .await,
             Err(JobError::Refused(Refusal::SignerNotWaiting(
                 SignerStatus::Signed
@@ -562,9 +569,7 @@ mod tests {
             &job.id,
             &job.signers[0].id,
             &identity(KARI),
-            None,
-            None,
-            None,
+            SignContext::default(),
             now,
         )
         .await

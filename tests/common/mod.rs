@@ -397,6 +397,18 @@ pub async fn walk_ceremony(
     pid: &str,
     decision: &str,
 ) -> CeremonyOutcome {
+    walk_ceremony_as(base, signing_url, pid, None, decision).await
+}
+
+/// [`walk_ceremony`], logging in with `name` as the identity's name (the development IdP's
+/// optional name field) when given.
+pub async fn walk_ceremony_as(
+    base: &str,
+    signing_url: &str,
+    pid: &str,
+    name: Option<&str>,
+    decision: &str,
+) -> CeremonyOutcome {
     let b = browser();
     let login = b.get(signing_url).send().await.unwrap();
     assert_eq!(login.status(), 200, "login page");
@@ -418,6 +430,7 @@ pub async fn walk_ceremony(
             ("state", &state),
             ("loa", "high"),
             ("lang", "en"),
+            ("name", name.unwrap_or("")),
         ])
         .send()
         .await

@@ -122,11 +122,13 @@ impl NodeIdp {
                 }
             }
         });
-        let issuer = match rx.recv_timeout(Duration::from_secs(60)) {
+        // Generous: fourteen providers start at once on two cores, and a cold start loads
+        // oidc-provider from disk; the wait ends as soon as READY is printed.
+        let issuer = match rx.recv_timeout(Duration::from_secs(180)) {
             Ok(i) => i,
             Err(_) => {
                 let _ = child.kill();
-                panic!("the node OIDC provider did not print READY within 60 s");
+                panic!("the node OIDC provider did not print READY within 180 s");
             }
         };
         NodeIdp {
