@@ -822,3 +822,72 @@ fn pdfa_input_is_sealed_as_pdfa3b() {
     assert!(!plain.catalog().unwrap().has(b"Metadata"));
     assert!(!plain.catalog().unwrap().has(b"OutputIntents"));
 }
+
+/// Large streams (≥ 64 KiB) are copied into the sealed file straight from the input instead
+/// of from a parsed copy: the result is the same object, qpdf finds the structure sound and
+/// pyHanko validates the seal; the original stays byte-exact as the embedded file.
+#[test]
+fn large_streams_are_copied_from_the_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = ensure_dev_pki(&tmp.path().join("pki"), None).unwrap();
+    let key = SealKey::from_files(&pki.seal_key, &pki.seal_chain).unwrap();
+    let big = pdf_of_size(3 * 1024 * 1024);
+    let filler_of = |pdf: &[u8], page: u32| -> Vec<u8> {
+        let doc = Document::load_mem(pdf).unwrap();
+        let p = doc.get_pages()[&page];
+        let info = doc.get_dictionary(p).unwrap().get(b"PieceInfo").unwrap();
+        let info = doc.dereference(info).unwrap().1.as_dict().unwrap().clone();
+        let f = doc.dereference(info.get(b"Filler").unwrap()).unwrap().1;
+        f.as_stream().unwrap().content.clone()
+    };
+    let want = filler_of(&big, 1);
+    assert!(want.len() > 2 * 1024 * 1024);
+    let sealed = seal(
+        &job(vec![SealDocument {
+            title: "Stor tegning".into(),
+            bytes: big.clone(),
+        }]),
+        &key,
+    )
+    .unwrap();
+    // Page 1 is the cover; the document's first page is page 2.
+    assert_eq!(filler_of(&sealed, 2), want);
+    let doc = Document::load_mem(&sealed).unwrap();
+    let af = doc
+        .catalog()
+        .unwrap()
+        .get(b"AF")
+        .unwrap()
+        .as_array()
+        .unwrap()[0]
+        .clone();
+    let spec = doc.dereference(&af).unwrap().1.as_dict().unwrap().clone();
+    let ef = spec
+        .get(b"EF")
+        .unwrap()
+        .as_dict()
+        .unwrap()
+        .get(b"F")
+        .unwrap()
+        .clone();
+    let original = doc
+        .dereference(&ef)
+        .unwrap()
+        .1
+        .as_stream()
+        .unwrap()
+        .decompressed_content()
+        .unwrap();
+    assert_eq!(original, big, "the embedded original is byte-exact");
+
+    let out = tmp.path().join("sealed-big.pdf");
+    std::fs::write(&out, &sealed).unwrap();
+    let q = run(Command::new("qpdf").arg("--check").arg(&out));
+    assert!(
+        q.ok && q.out.contains("No syntax or stream encoding errors"),
+        "{}",
+        q.out
+    );
+    let v = validate(&out, &pki.root_cert, false);
+    assert!(v.ok, "{}", v.out);
+}

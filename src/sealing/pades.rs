@@ -30,7 +30,7 @@ use crate::sealing::cms::{
 };
 use crate::sealing::incremental::{
     self, SealedPdf, SigKind, SigSlots, text_string, unique_name, write_flate_stream, write_object,
-    write_sig_dict, write_xref_and_trailer,
+    write_raw_stream, write_sig_dict, write_xref_and_trailer,
 };
 use crate::sealing::keys::SealKey;
 use crate::sealing::ltv::{LtvFetcher, Target, Usage, token_signer};
@@ -362,6 +362,8 @@ impl Base {
         // The output claims PDF/A-3b only when every input claims some PDF/A part.
         let mut all_pdfa = true;
         let mut output_intents: Option<Object> = None;
+        // New object number → (document index, byte range of its stream data in that input).
+        let mut raw_streams: HashMap<u32, (usize, std::ops::Range<usize>)> = HashMap::new();
 
         for (index, d) in input.documents.iter().enumerate() {
             total_input += d.bytes.len();
@@ -370,12 +372,20 @@ impl Base {
                 title: d.title.clone(),
                 source,
             };
-            let doc = pdf::load_document(&d.bytes).map_err(doc_err)?;
+            let mut doc = pdf::load_document(&d.bytes).map_err(doc_err)?;
             version = version.max(parse_version(&doc.version));
+            // Large streams are written from the input later, not from a parsed copy.
+            let detached = pdf::detach_large_streams(&mut doc, &d.bytes);
             let first_id = out.max_id + 1;
-            let imported = guarded(|| import_document(doc, first_id, pages_id))
+            let imported = guarded(|| import_document(doc, first_id, pages_id, &detached))
                 .and_then(|r| r)
                 .map_err(doc_err)?;
+            raw_streams.extend(
+                imported
+                    .raw_streams
+                    .iter()
+                    .map(|(id, range)| (*id, (index, range.clone()))),
+            );
             out.max_id = imported.next_id - 1;
             all_pdfa &= imported.pdfa_part.is_some();
             if output_intents.is_none() {
@@ -566,7 +576,17 @@ impl Base {
             if gen_ != 0 {
                 return Err(assemble_err("unexpected generation number"));
             }
-            write_object(&mut bytes, &mut offsets, id, &obj)?;
+            match (raw_streams.get(&id), obj) {
+                (Some((doc, range)), Object::Stream(s)) => {
+                    let data = input
+                        .documents
+                        .get(*doc)
+                        .and_then(|d| d.bytes.get(range.clone()))
+                        .ok_or_else(|| assemble_err("detached stream out of range"))?;
+                    write_raw_stream(&mut bytes, &mut offsets, id, s.dict, data)?;
+                }
+                (_, obj) => write_object(&mut bytes, &mut offsets, id, &obj)?,
+            }
         }
         for s in &streams {
             let params = dictionary! {
@@ -744,6 +764,8 @@ struct Imported {
     pdfa_part: Option<u8>,
     /// The catalog's `/OutputIntents`, references renumbered (its objects are imported).
     output_intents: Option<Object>,
+    /// Streams whose data is to be copied from the input: new object number, byte range.
+    raw_streams: Vec<(u32, std::ops::Range<usize>)>,
 }
 
 /// Keys a page can inherit from its ancestors (ISO 32000-1 §7.7.3.4).
@@ -756,6 +778,7 @@ fn import_document(
     mut doc: Document,
     first_id: u32,
     pages_id: ObjectId,
+    detached: &HashMap<ObjectId, std::ops::Range<usize>>,
 ) -> Result<Imported, PdfError> {
     // A hostile page tree may list a page twice; keep the first occurrence.
     let mut unique = HashSet::new();
@@ -795,24 +818,7 @@ fn import_document(
     }
 
     // PDF/A identification and output intents (carried over so a PDF/A job stays PDF/A).
-    let pdfa_part = doc
-        .catalog()
-        .ok()
-        .and_then(|c| c.get(b"Metadata").ok())
-        .and_then(|m| doc.dereference(m).ok())
-        .and_then(|(_, m)| m.as_stream().ok())
-        .and_then(|s| {
-            // A metadata stream is small; refuse to inflate anything that is not.
-            if s.content.len() > MAX_XMP_BYTES {
-                return None;
-            }
-            let xmp = s
-                .decompressed_content()
-                .unwrap_or_else(|_| s.content.clone());
-            (xmp.len() <= MAX_XMP_BYTES)
-                .then(|| pdfa_part(&xmp))
-                .flatten()
-        });
+    let pdfa_part = pdf::pdfa_part(&doc);
     let mut output_intents = doc
         .catalog()
         .ok()
@@ -942,6 +948,10 @@ fn import_document(
     if let Some(oi) = &mut output_intents {
         rewrite_refs(oi, &map);
     }
+    let raw_streams = detached
+        .iter()
+        .filter_map(|(old, range)| map.get(old).map(|new| (new.0, range.clone())))
+        .collect();
     let pages = page_ids
         .iter()
         .filter_map(|p| map.get(p).copied())
@@ -953,6 +963,7 @@ fn import_document(
         next_id: next,
         pdfa_part,
         output_intents,
+        raw_streams,
     })
 }
 
@@ -1012,34 +1023,6 @@ fn rewrite_refs(obj: &mut Object, map: &HashMap<ObjectId, ObjectId>) {
             _ => {}
         }
     }
-}
-
-/// Largest XMP metadata stream read to find a PDF/A claim.
-const MAX_XMP_BYTES: usize = 4 * 1024 * 1024;
-
-/// The PDF/A part (1–4) an XMP packet claims with `pdfaid:part`, as an attribute
-/// (`pdfaid:part="2"`) or an element (`<pdfaid:part>2</pdfaid:part>`).
-fn pdfa_part(xmp: &[u8]) -> Option<u8> {
-    let needle = b"pdfaid:part";
-    let mut from = 0;
-    while let Some(pos) = xmp
-        .get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-    {
-        let after = from + pos + needle.len();
-        let rest = xmp.get(after..)?;
-        let value = rest
-            .iter()
-            .skip_while(|b| matches!(b, b' ' | b'=' | b'"' | b'\'' | b'>'))
-            .copied()
-            .next();
-        if let Some(d @ b'1'..=b'4') = value {
-            return Some(d - b'0');
-        }
-        from = after;
-    }
-    None
 }
 
 /// The XMP packet of a PDF/A-3b output: identification, and the /Info entries mirrored
@@ -1115,19 +1098,19 @@ mod tests {
     #[test]
     fn pdfa_claims_are_read_in_both_xmp_spellings() {
         assert_eq!(
-            pdfa_part(b"<x pdfaid:part='1' pdfaid:conformance='B'/>"),
+            pdf::xmp_pdfa_part(b"<x pdfaid:part='1' pdfaid:conformance='B'/>"),
             Some(1)
         );
-        assert_eq!(pdfa_part(b"<x pdfaid:part=\"2\"/>"), Some(2));
-        assert_eq!(pdfa_part(b"<pdfaid:part>3</pdfaid:part>"), Some(3));
+        assert_eq!(pdf::xmp_pdfa_part(b"<x pdfaid:part=\"2\"/>"), Some(2));
+        assert_eq!(pdf::xmp_pdfa_part(b"<pdfaid:part>3</pdfaid:part>"), Some(3));
         // A namespace declaration or an out-of-range value is not a claim.
         assert_eq!(
-            pdfa_part(b"xmlns:pdfaid:partx='http://www.aiim.org/pdfa/ns/id/'"),
+            pdf::xmp_pdfa_part(b"xmlns:pdfaid:partx='http://www.aiim.org/pdfa/ns/id/'"),
             None
         );
-        assert_eq!(pdfa_part(b"<pdfaid:part>9</pdfaid:part>"), None);
-        assert_eq!(pdfa_part(b"pdfaid:part"), None);
-        assert_eq!(pdfa_part(b""), None);
+        assert_eq!(pdf::xmp_pdfa_part(b"<pdfaid:part>9</pdfaid:part>"), None);
+        assert_eq!(pdf::xmp_pdfa_part(b"pdfaid:part"), None);
+        assert_eq!(pdf::xmp_pdfa_part(b""), None);
     }
 
     #[test]

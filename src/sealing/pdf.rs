@@ -6,6 +6,8 @@
 //! anything, and must never panic on hostile input: every lopdf call is wrapped in
 //! `catch_unwind` as a last line of defence (this requires the default `panic = "unwind"`).
 
+use std::collections::HashMap;
+use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use lopdf::{Document, LoadOptions, Object};
@@ -220,26 +222,107 @@ fn version_key(v: &str) -> (u32, u32) {
     (major, minor)
 }
 
+/// Streams of at least this many bytes are copied into a sealed file straight from the input.
+pub(crate) const DETACH_MIN: usize = 64 * 1024;
+
+/// How far past an object's offset the `stream` keyword is looked for.
+const MAX_DICT_SCAN: usize = 64 * 1024;
+
+/// Frees the data of `doc`'s large streams and says where it lies in `bytes`, the file `doc`
+/// was loaded from: for each stream of at least [`DETACH_MIN`] bytes (metadata excepted) whose
+/// data is found verbatim after the `stream` keyword following its object's xref offset, the
+/// parsed copy is dropped and its byte range in `bytes` returned. A writer then copies those
+/// bytes from the input, so a large document is not held twice while it is sealed. A stream
+/// whose data cannot be found exactly keeps its parsed copy.
+pub(crate) fn detach_large_streams(
+    doc: &mut Document,
+    bytes: &[u8],
+) -> HashMap<lopdf::ObjectId, Range<usize>> {
+    let mut out = HashMap::new();
+    let Some(start) = header_offset(bytes) else {
+        return out;
+    };
+    let Document {
+        objects,
+        reference_table,
+        ..
+    } = doc;
+    for (id, obj) in objects.iter_mut() {
+        let Object::Stream(s) = obj else { continue };
+        let len = s.content.len();
+        if len < DETACH_MIN
+            || matches!(s.dict.get(b"Type"), Ok(Object::Name(n)) if n == b"Metadata")
+        {
+            continue;
+        }
+        let Some(lopdf::xref::XrefEntry::Normal { offset, .. }) = reference_table.get(id.0) else {
+            continue;
+        };
+        let Some(obj_at) = start.checked_add(*offset as usize) else {
+            continue;
+        };
+        let window = bytes
+            .get(obj_at..bytes.len().min(obj_at.saturating_add(MAX_DICT_SCAN)))
+            .unwrap_or_default();
+        let mut from = 0;
+        while let Some(p) = window.get(from..).and_then(|w| find(w, b"stream")) {
+            let mut data_at = obj_at + from + p + b"stream".len();
+            match bytes.get(data_at..data_at + 2) {
+                Some(b"\r\n") => data_at += 2,
+                Some([b'\n' | b'\r', _]) => data_at += 1,
+                _ => {}
+            }
+            let range = data_at..data_at.saturating_add(len);
+            if bytes.get(range.clone()) == Some(&s.content[..]) {
+                s.content = Vec::new();
+                out.insert(*id, range);
+                break;
+            }
+            from += p + 1;
+        }
+    }
+    out
+}
+
 fn has_pdfa_id(doc: &Document) -> bool {
-    let Ok(catalog) = doc.catalog() else {
-        return false;
-    };
-    let Ok(meta) = catalog.get(b"Metadata") else {
-        return false;
-    };
+    pdfa_part(doc).is_some()
+}
+
+/// The PDF/A part (1–4) the catalog's XMP metadata claims (`pdfaid:part`), reading at most
+/// `MAX_XMP` bytes of (decompressed) metadata.
+pub(crate) fn pdfa_part(doc: &Document) -> Option<u8> {
+    let meta = doc.catalog().ok()?.get(b"Metadata").ok()?;
     let stream = match doc.dereference(meta) {
         Ok((_, Object::Stream(s))) => s,
-        _ => return false,
+        _ => return None,
     };
     let content = if stream.dict.has(b"Filter") {
-        match stream.decompressed_content_with_limit(MAX_XMP) {
-            Ok(c) => std::borrow::Cow::Owned(c),
-            Err(_) => return false,
-        }
+        std::borrow::Cow::Owned(stream.decompressed_content_with_limit(MAX_XMP).ok()?)
     } else {
         std::borrow::Cow::Borrowed(&stream.content[..stream.content.len().min(MAX_XMP)])
     };
-    find(&content, b"pdfaid:part").is_some()
+    xmp_pdfa_part(&content)
+}
+
+/// The PDF/A part an XMP packet claims with `pdfaid:part`, as an attribute
+/// (`pdfaid:part="2"`) or an element (`<pdfaid:part>2</pdfaid:part>`).
+pub(crate) fn xmp_pdfa_part(xmp: &[u8]) -> Option<u8> {
+    let needle = b"pdfaid:part";
+    let mut from = 0;
+    while let Some(pos) = find(xmp.get(from..)?, needle) {
+        let after = from + pos + needle.len();
+        let value = xmp
+            .get(after..)?
+            .iter()
+            .skip_while(|b| matches!(b, b' ' | b'=' | b'"' | b'\'' | b'>'))
+            .copied()
+            .next();
+        if let Some(d @ b'1'..=b'4') = value {
+            return Some(d - b'0');
+        }
+        from = after;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -300,6 +383,85 @@ pub(crate) mod tests {
         let mut out = Vec::new();
         doc.save_to(&mut out).unwrap();
         out
+    }
+
+    #[test]
+    fn large_streams_are_detached_to_their_exact_input_range() {
+        // Three large streams: a plain one, one whose dictionary mentions "stream" in a
+        // string before the keyword, one with CRLF after the keyword; and a small one.
+        let mut doc = Document::load_mem(&sample_pdf(1, "Big")).unwrap();
+        let big = |seed: u8| -> Vec<u8> {
+            (0..DETACH_MIN + 999)
+                .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+                .collect()
+        };
+        let a = doc.add_object(Stream::new(dictionary! {}, big(1)));
+        let b = doc.add_object(Stream::new(
+            dictionary! { "Note" => Object::string_literal("not a stream keyword") },
+            big(2),
+        ));
+        let small = doc.add_object(Stream::new(dictionary! {}, vec![7u8; 100]));
+        let mut bytes = Vec::new();
+        doc.save_to(&mut bytes).unwrap();
+        // Junk before the header (allowed by readers) shifts every offset.
+        let mut file = b"junk\n".to_vec();
+        file.extend_from_slice(&bytes);
+        let mut parsed = load_document(&file).unwrap();
+        let before: Vec<Vec<u8>> = [a, b]
+            .iter()
+            .map(|id| {
+                parsed
+                    .get_object(*id)
+                    .unwrap()
+                    .as_stream()
+                    .unwrap()
+                    .content
+                    .clone()
+            })
+            .collect();
+        let ranges = detach_large_streams(&mut parsed, &file);
+        for (id, want) in [a, b].iter().zip(&before) {
+            let r = ranges.get(id).expect("detached");
+            assert_eq!(&file[r.clone()], &want[..]);
+            assert!(
+                parsed
+                    .get_object(*id)
+                    .unwrap()
+                    .as_stream()
+                    .unwrap()
+                    .content
+                    .is_empty()
+            );
+        }
+        assert!(!ranges.contains_key(&small));
+        assert_eq!(
+            parsed
+                .get_object(small)
+                .unwrap()
+                .as_stream()
+                .unwrap()
+                .content
+                .len(),
+            100
+        );
+        // Bytes that do not match what was parsed (a lying offset) keep the parsed copy.
+        let mut parsed = load_document(&file).unwrap();
+        let mut other = file.clone();
+        let r = detach_large_streams(&mut load_document(&file).unwrap(), &file)[&a].clone();
+        other[r.start + 10] ^= 0xff;
+        let ranges = detach_large_streams(&mut parsed, &other);
+        assert!(!ranges.contains_key(&a));
+        assert!(ranges.contains_key(&b));
+        assert_eq!(
+            parsed
+                .get_object(a)
+                .unwrap()
+                .as_stream()
+                .unwrap()
+                .content
+                .len(),
+            DETACH_MIN + 999
+        );
     }
 
     #[test]
