@@ -2,8 +2,8 @@
 //! Run with `cargo bench --bench seal` (PAdES-BASELINE-B) or `cargo bench --bench seal -- --lta`
 //! (PAdES-BASELINE-LTA: signature timestamp and document timestamp from the in-process
 //! time-stamping unit with an RSA-2048 key, revocation data from a warm cache);
-//! `cargo bench --bench seal -- --big MB` seals one job of about MB megabytes to B-LTA once and
-//! prints the peak RSS. `scripts/bench` runs each beside pyHanko on the same input and keys.
+//! `cargo bench --bench seal -- --big MB [--noise]` seals one job of about MB megabytes (text, or
+//! with `--noise` an incompressible image) to B-LTA once and prints the peak RSS. `scripts/bench` runs each beside pyHanko on the same input and keys.
 //! Prints one JSON line.
 
 use std::time::{Duration, Instant};
@@ -41,6 +41,53 @@ fn pdf_of_size(size: usize) -> Vec<u8> {
         offs.push(out.len());
         out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", n + 1).as_bytes());
     }
+    let xref = out.len();
+    out.extend_from_slice(b"xref\n0 6\n0000000000 65535 f \n");
+    for o in offs {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+    );
+    out
+}
+
+/// A one-page PDF of about `size` bytes whose bulk is an uncompressed RGB image of noise
+/// (incompressible, like the scans and photos that make real documents large).
+fn noise_pdf_of_size(size: usize) -> Vec<u8> {
+    let side = ((size / 3) as f64).sqrt() as usize;
+    let mut pixels = vec![0u8; side * side * 3];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for b in pixels.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = (x >> 24) as u8;
+    }
+    let content = "q 595 0 0 842 0 0 cm /Im1 Do Q";
+    let mut out = b"%PDF-1.7\n".to_vec();
+    let mut offs = Vec::new();
+    let objs = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im1 5 0 R >> >> /Contents 4 0 R >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()),
+    ];
+    for (n, o) in objs.iter().enumerate() {
+        offs.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", n + 1).as_bytes());
+    }
+    offs.push(out.len());
+    out.extend_from_slice(
+        format!(
+            "5 0 obj\n<< /Type /XObject /Subtype /Image /Width {side} /Height {side} /ColorSpace /DeviceRGB /BitsPerComponent 8 /Length {} >>\nstream\n",
+            pixels.len()
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(&pixels);
+    drop(pixels);
+    out.extend_from_slice(b"\nendstream\nendobj\n");
     let xref = out.len();
     out.extend_from_slice(b"xref\n0 6\n0000000000 65535 f \n");
     for o in offs {
@@ -120,7 +167,13 @@ fn main() {
         .build()
         .unwrap();
     let lta = lta_setup(&paths, &rt);
-    let pdf = pdf_of_size(big_mb.map_or(100 * 1024, |mb| mb * 1024 * 1024));
+    // `--noise`: the big document is an image of noise (incompressible) instead of text.
+    let noise = args.iter().any(|a| a == "--noise");
+    let pdf = match big_mb {
+        Some(mb) if noise => noise_pdf_of_size(mb * 1024 * 1024),
+        Some(mb) => pdf_of_size(mb * 1024 * 1024),
+        None => pdf_of_size(100 * 1024),
+    };
     let now = OffsetDateTime::now_utc();
     let mut input = SealInput {
         job_id: "0190b6e4-0000-7000-8000-000000000000".into(),
@@ -160,7 +213,8 @@ fn main() {
         let peak = peak_rss_bytes();
         assert!(out.starts_with(b"%PDF-") && out.len() > doc_len);
         println!(
-            "{{\"impl\":\"signgate\",\"what\":\"seal {mb} MB PDF to PAdES-B-LTA once\",\"document_bytes\":{doc_len},\"output_bytes\":{},\"seconds\":{:.3},\"peak_rss_bytes\":{peak},\"rss_before_bytes\":{base},\"peak_over_document\":{:.2}}}",
+            "{{\"impl\":\"signgate\",\"what\":\"seal {mb} MB PDF ({}) to PAdES-B-LTA once\",\"document_bytes\":{doc_len},\"output_bytes\":{},\"seconds\":{:.3},\"peak_rss_bytes\":{peak},\"rss_before_bytes\":{base},\"peak_over_document\":{:.2}}}",
+            if noise { "noise image" } else { "text" },
             out.len(),
             took.as_secs_f64(),
             peak as f64 / doc_len as f64
