@@ -41,6 +41,11 @@ fn pdf_of_size(size: usize) -> Vec<u8> {
         offs.push(out.len());
         out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", n + 1).as_bytes());
     }
+    finish_pdf(out, &offs)
+}
+
+/// Appends the cross-reference table for objects 1..=5 at `offs` and the trailer.
+fn finish_pdf(mut out: Vec<u8>, offs: &[usize]) -> Vec<u8> {
     let xref = out.len();
     out.extend_from_slice(b"xref\n0 6\n0000000000 65535 f \n");
     for o in offs {
@@ -88,15 +93,7 @@ fn noise_pdf_of_size(size: usize) -> Vec<u8> {
     out.extend_from_slice(&pixels);
     drop(pixels);
     out.extend_from_slice(b"\nendstream\nendobj\n");
-    let xref = out.len();
-    out.extend_from_slice(b"xref\n0 6\n0000000000 65535 f \n");
-    for o in offs {
-        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!("trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
-    );
-    out
+    finish_pdf(out, &offs)
 }
 
 /// Peak resident set size of this process so far, in bytes (Linux `getrusage`, KiB → bytes).

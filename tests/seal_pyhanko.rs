@@ -581,6 +581,20 @@ fn qpdf_encryption_variants_are_rejected() {
     }
 }
 
+/// Writes `sealed` to `out`; `qpdf --check` finds no structural error and pyHanko validates
+/// the seal against `root`.
+fn qpdf_and_pyhanko_accept(out: &Path, sealed: &[u8], root: &Path) {
+    std::fs::write(out, sealed).unwrap();
+    let q = run(Command::new("qpdf").arg("--check").arg(out));
+    assert!(
+        q.ok && q.out.contains("No syntax or stream encoding errors"),
+        "{}",
+        q.out
+    );
+    let v = validate(out, root, false);
+    assert!(v.ok, "{}", v.out);
+}
+
 /// Every font dictionary reachable in `doc` has its font program embedded (PDF/A, ISO 19005-3
 /// §6.2.11.4): simple fonts through their descriptor, Type0 fonts through their descendant.
 fn assert_all_fonts_embedded(doc: &Document) {
@@ -798,16 +812,7 @@ fn pdfa_input_is_sealed_as_pdfa3b() {
     assert!(params.has(b"ModDate"));
 
     // qpdf finds the structure sound; pyHanko validates the seal.
-    let out = tmp.path().join("sealed-pdfa.pdf");
-    std::fs::write(&out, &sealed).unwrap();
-    let q = run(Command::new("qpdf").arg("--check").arg(&out));
-    assert!(
-        q.ok && q.out.contains("No syntax or stream encoding errors"),
-        "{}",
-        q.out
-    );
-    let v = validate(&out, &pki.root_cert, false);
-    assert!(v.ok, "{}", v.out);
+    qpdf_and_pyhanko_accept(&tmp.path().join("sealed-pdfa.pdf"), &sealed, &pki.root_cert);
 
     // A plain (non-PDF/A) input makes no PDF/A claim.
     let plain = seal(
@@ -880,14 +885,5 @@ fn large_streams_are_copied_from_the_input() {
         .unwrap();
     assert_eq!(original, big, "the embedded original is byte-exact");
 
-    let out = tmp.path().join("sealed-big.pdf");
-    std::fs::write(&out, &sealed).unwrap();
-    let q = run(Command::new("qpdf").arg("--check").arg(&out));
-    assert!(
-        q.ok && q.out.contains("No syntax or stream encoding errors"),
-        "{}",
-        q.out
-    );
-    let v = validate(&out, &pki.root_cert, false);
-    assert!(v.ok, "{}", v.out);
+    qpdf_and_pyhanko_accept(&tmp.path().join("sealed-big.pdf"), &sealed, &pki.root_cert);
 }

@@ -1028,16 +1028,7 @@ fn rewrite_refs(obj: &mut Object, map: &HashMap<ObjectId, ObjectId>) {
 /// The XMP packet of a PDF/A-3b output: identification, and the /Info entries mirrored
 /// (ISO 19005-3 §6.6.3: title, producer, creation and modification dates).
 fn pdfa_xmp(title: &str, at: time::OffsetDateTime) -> Vec<u8> {
-    let t = at.to_offset(time::UtcOffset::UTC);
-    let date = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
+    let date = crate::sealing::xades::xsd_datetime(at);
     let title = crate::trust::xmlsign::escape_text(title);
     format!(
         "<?xpacket begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n\

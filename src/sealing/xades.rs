@@ -166,7 +166,7 @@ impl Ids {
     }
 }
 
-fn xsd_datetime(t: OffsetDateTime) -> String {
+pub(crate) fn xsd_datetime(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
