@@ -293,6 +293,10 @@ pub struct IdportenConfig {
     /// `private_key_jwt` (recommended): a PKCS#8 PEM private key (RSA or EC P-256).
     #[serde(default)]
     pub client_key_file: Option<PathBuf>,
+    /// `private_key_jwt` with the key on a PKCS#11 token (RSA ≥ 2048 or EC P-256), instead
+    /// of `client_key_file`.
+    #[serde(default)]
+    pub client_key_pkcs11: Option<crate::sealing::keys::Pkcs11Config>,
     /// `kid` announced in the client assertion header (as registered with ID-porten).
     #[serde(default)]
     pub client_key_id: Option<String>,
@@ -323,6 +327,7 @@ impl std::fmt::Debug for IdportenConfig {
                 &self.client_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("client_key_file", &self.client_key_file)
+            .field("client_key_pkcs11", &self.client_key_pkcs11)
             .field("client_key_id", &self.client_key_id)
             .field("use_par", &self.use_par)
             .field("eidas_login", &self.eidas_login)

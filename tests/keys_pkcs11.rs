@@ -14,6 +14,8 @@
 //! A missing SoftHSM2, pkcs11-tool, openssl or pyHanko fails the tests; nothing is skipped.
 
 mod common;
+#[path = "support/oidc_idp.rs"]
+mod oidc_idp;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -562,4 +564,66 @@ fn time_stamping_unit_with_a_token_key() {
         ])
         .arg(&fx.pki.root_cert));
     assert!(out.contains("Verification: OK"), "{out}");
+}
+
+/// `private_key_jwt` towards the ID-porten stand-in (node `oidc-provider`) with the client key
+/// inside the token: the provider, given only the token key's public JWK, accepts the client
+/// assertion signed in the token (ES256) and the login completes; the token's RSA key, which
+/// the provider does not know, is refused at the token endpoint.
+#[tokio::test]
+async fn idporten_client_assertion_signed_in_the_token() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use oidc_idp::{Choice, ClientAuth, NodeIdp, login};
+    use signgate::identity::oidc::{OidcAuthRequest, OidcProvider};
+    use signgate::jobs::model::Loa;
+
+    let fx = fixture();
+    // The token key's public half, as the JWK registered with the provider.
+    let der = std::fs::read(fx.dir.path().join("seal-ec.pub.der")).unwrap();
+    let spki: spki::SubjectPublicKeyInfoRef<'_> = der::Decode::from_der(&der).unwrap();
+    let point = spki.subject_public_key.raw_bytes();
+    assert_eq!((point.len(), point[0]), (65, 4), "uncompressed P-256 point");
+    let jwk = serde_json::json!({"kty": "EC", "kid": "token-ec", "use": "sig", "alg": "ES256",
+        "crv": "P-256", "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+        "y": URL_SAFE_NO_PAD.encode(&point[33..65])});
+    let idp = NodeIdp::start_with_client_keys(&[jwk]);
+    let redirect = "http://127.0.0.1:9/oidc/callback";
+    let req = OidcAuthRequest {
+        loa: Loa::High,
+        eidas: false,
+        lang: "en".into(),
+    };
+
+    let mut cfg = idp.config(ClientAuth::JwtEc, false);
+    cfg.client_key_file = None;
+    cfg.client_key_pkcs11 = Some(fx.token("seal-ec"));
+    cfg.client_key_id = Some("token-ec".into());
+    let rp = OidcProvider::new(&cfg, redirect.into())
+        .await
+        .expect("discovery");
+    let (_, pending, cb) = login(&rp, &req, Choice::Login("kari"), redirect).await;
+    let id = rp
+        .finish(&pending, &cb, OffsetDateTime::now_utc())
+        .await
+        .expect("the provider accepts the token-signed client assertion");
+    assert_eq!(id.national_id.as_deref(), Some("13097248022"));
+
+    // A token key the provider was never given: the token request is refused.
+    cfg.client_key_pkcs11 = Some(fx.token("seal-rsa"));
+    cfg.client_key_id = Some("token-rsa".into());
+    let rp = OidcProvider::new(&cfg, redirect.into())
+        .await
+        .expect("discovery");
+    let (_, pending, cb) = login(&rp, &req, Choice::Login("kari"), redirect).await;
+    let err = rp
+        .finish(&pending, &cb, OffsetDateTime::now_utc())
+        .await
+        .expect_err("an unregistered client key must be refused");
+    assert!(err.to_string().contains("invalid_client"), "{err}");
+
+    // Both key settings at once is a configuration error, not a guess.
+    cfg.client_key_file = Some(idp.ec_key_file.clone());
+    let e = OidcProvider::new(&cfg, redirect.into()).await.unwrap_err();
+    assert!(e.to_string().contains("exactly one"), "{e}");
 }

@@ -201,6 +201,69 @@ enum Backend {
     Pkcs11(pkcs11::TokenKey),
 }
 
+/// A private key on a PKCS#11 token used without a certificate, for JWS signatures (the
+/// `private_key_jwt` client assertion towards ID-porten): RSA (≥ 2048 bits) signs RS256, an
+/// EC P-256 key ES256. The key never leaves the token.
+pub struct TokenJwsKey {
+    token: pkcs11::TokenKey,
+    algorithm: KeyAlgorithm,
+}
+
+impl std::fmt::Debug for TokenJwsKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenJwsKey")
+            .field("token", &self.token.describe())
+            .field("alg", &self.jws_alg())
+            .finish()
+    }
+}
+
+impl TokenJwsKey {
+    /// Opens the key `config` names and checks it is RSA ≥ 2048 bits or EC P-256.
+    pub fn open(config: &Pkcs11Config) -> Result<Self, KeyError> {
+        let token = pkcs11::TokenKey::open(config)?;
+        let algorithm = match token.public() {
+            pkcs11::TokenPublic::Rsa { modulus, .. } => {
+                let bits = bit_len(strip_zeros(modulus));
+                if bits < 2048 {
+                    return Err(KeyError::BadKey(format!(
+                        "RSA key is {bits} bits; at least 2048 are required"
+                    )));
+                }
+                KeyAlgorithm::Rsa { bits }
+            }
+            pkcs11::TokenPublic::Ec { curve } if *curve == OID_P256 => KeyAlgorithm::EcdsaP256,
+            pkcs11::TokenPublic::Ec { curve } => {
+                return Err(KeyError::BadKey(format!(
+                    "elliptic curve {curve}: JWS client keys must be RSA or EC P-256"
+                )));
+            }
+        };
+        Ok(TokenJwsKey { token, algorithm })
+    }
+
+    /// `RS256` or `ES256`.
+    pub fn jws_alg(&self) -> &'static str {
+        match self.algorithm {
+            KeyAlgorithm::EcdsaP256 => "ES256",
+            _ => "RS256",
+        }
+    }
+
+    /// The JWS signature over `input`: PKCS#1 v1.5 with SHA-256, or ECDSA P-256 with SHA-256
+    /// as the fixed-width `r || s` JWS wants (what the token's CKM_ECDSA returns). Blocks.
+    pub fn sign_jws(&self, input: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let sig = self.token.sign(self.algorithm, input)?;
+        if self.algorithm == KeyAlgorithm::EcdsaP256 && sig.len() != 64 {
+            return Err(KeyError::BadKey(format!(
+                "the token returned a {}-byte ECDSA signature, not r || s",
+                sig.len()
+            )));
+        }
+        Ok(sig)
+    }
+}
+
 /// A seal private key together with its certificate chain (leaf first). `Send + Sync`:
 /// share it (in an `Arc`) between any number of threads; [`SealKey::sign`] blocks (call it
 /// from `spawn_blocking` in async code).

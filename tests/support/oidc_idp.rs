@@ -61,6 +61,12 @@ fn pem(der: &[u8]) -> String {
 impl NodeIdp {
     /// Starts the provider; panics with a clear message when node or its packages are missing.
     pub fn start() -> NodeIdp {
+        Self::start_with_client_keys(&[])
+    }
+
+    /// [`NodeIdp::start`], registering `extra` public JWKs for the private_key_jwt client
+    /// besides the generated RSA and EC keys (e.g. a key that lives in a PKCS#11 token).
+    pub fn start_with_client_keys(extra: &[serde_json::Value]) -> NodeIdp {
         let dir = idp_dir();
         match Command::new("node").arg("--version").output() {
             Ok(o) if o.status.success() => {}
@@ -87,12 +93,14 @@ impl NodeIdp {
             EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, ec_pkcs8.as_ref()).unwrap();
         let point = ec.public_key().as_ref();
         let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
-        let jwks = serde_json::json!({"keys": [
-            {"kty": "RSA", "kid": "client-rsa", "use": "sig", "alg": "RS256",
-             "n": b64(rsa_pub.n.as_bytes()), "e": b64(rsa_pub.e.as_bytes())},
-            {"kty": "EC", "kid": "client-ec", "use": "sig", "alg": "ES256", "crv": "P-256",
-             "x": b64(&point[1..33]), "y": b64(&point[33..65])},
-        ]});
+        let mut keys = vec![
+            serde_json::json!({"kty": "RSA", "kid": "client-rsa", "use": "sig", "alg": "RS256",
+             "n": b64(rsa_pub.n.as_bytes()), "e": b64(rsa_pub.e.as_bytes())}),
+            serde_json::json!({"kty": "EC", "kid": "client-ec", "use": "sig", "alg": "ES256", "crv": "P-256",
+             "x": b64(&point[1..33]), "y": b64(&point[33..65])}),
+        ];
+        keys.extend_from_slice(extra);
+        let jwks = serde_json::json!({ "keys": keys });
         let rsa_key_file = tmp.path().join("client-rsa.pem");
         let ec_key_file = tmp.path().join("client-ec.pem");
         std::fs::write(&rsa_key_file, pem(rsa_pkcs8.as_ref())).unwrap();
@@ -163,6 +171,7 @@ impl NodeIdp {
             client_id: client_id.into(),
             client_secret: secret,
             client_key_file: key,
+            client_key_pkcs11: None,
             client_key_id: (!kid.is_empty()).then(|| kid.to_string()),
             use_par,
             eidas_login: true,

@@ -241,6 +241,8 @@ type FormFields = Vec<(&'static str, String)>;
 enum ClientKey {
     Rsa(RsaKeyPair),
     Ec(EcdsaKeyPair),
+    /// On a PKCS#11 token.
+    Token(Box<crate::sealing::keys::TokenJwsKey>),
 }
 
 enum ClientAuth {
@@ -636,6 +638,7 @@ impl OidcProvider {
         let alg = match key {
             ClientKey::Rsa(_) => "RS256",
             ClientKey::Ec(_) => "ES256",
+            ClientKey::Token(k) => k.jws_alg(),
         };
         let mut header = serde_json::json!({"alg": alg, "typ": "JWT"});
         if let Some(kid) = kid {
@@ -667,6 +670,9 @@ impl OidcProvider {
                 .map_err(|_| OidcError::ClientAuth("ECDSA signing failed".into()))?
                 .as_ref()
                 .to_vec(),
+            ClientKey::Token(k) => k
+                .sign_jws(input.as_bytes())
+                .map_err(|e| OidcError::ClientAuth(format!("token signing failed: {e}")))?,
         };
         Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
     }
@@ -709,6 +715,22 @@ impl OidcProvider {
 /// The configured client authentication: PKCS#8 PEM key (RSA or EC P-256) or a secret.
 fn load_client_auth(cfg: &IdportenConfig) -> Result<ClientAuth, OidcError> {
     match (&cfg.client_key_file, &cfg.client_secret) {
+        (None, None) if cfg.client_key_pkcs11.is_some() => {
+            let p11 = cfg
+                .client_key_pkcs11
+                .as_ref()
+                .ok_or_else(|| OidcError::Config("client_key_pkcs11 vanished".into()))?;
+            let key = crate::sealing::keys::TokenJwsKey::open(p11).map_err(|e| {
+                OidcError::Config(format!("client_key_pkcs11 {:?}: {e}", p11.token_label))
+            })?;
+            Ok(ClientAuth::PrivateKeyJwt {
+                key: ClientKey::Token(Box::new(key)),
+                kid: cfg.client_key_id.clone(),
+            })
+        }
+        _ if cfg.client_key_pkcs11.is_some() => Err(OidcError::Config(
+            "set exactly one of client_secret, client_key_file and client_key_pkcs11".into(),
+        )),
         (Some(path), None) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 OidcError::Config(format!("client_key_file {}: {e}", path.display()))
@@ -725,7 +747,7 @@ fn load_client_auth(cfg: &IdportenConfig) -> Result<ClientAuth, OidcError> {
             secret: secret.clone(),
         }),
         _ => Err(OidcError::Config(
-            "set exactly one of client_secret and client_key_file".into(),
+            "set exactly one of client_secret, client_key_file and client_key_pkcs11".into(),
         )),
     }
 }
