@@ -315,6 +315,9 @@ pub struct IdportenConfig {
     /// HTTP timeout for discovery, JWKS, PAR and token calls.
     #[serde(default = "default_idp_timeout", with = "humantime_serde")]
     pub timeout: Duration,
+    /// How long the discovery document is used before it is read again (ID-porten: 24 h).
+    #[serde(default = "default_discovery_ttl", with = "humantime_serde")]
+    pub discovery_ttl: Duration,
 }
 
 impl std::fmt::Debug for IdportenConfig {
@@ -334,6 +337,7 @@ impl std::fmt::Debug for IdportenConfig {
             .field("clock_skew", &self.clock_skew)
             .field("scopes", &self.scopes)
             .field("timeout", &self.timeout)
+            .field("discovery_ttl", &self.discovery_ttl)
             .finish()
     }
 }
@@ -382,6 +386,9 @@ fn default_skew() -> Duration {
 }
 fn default_idp_timeout() -> Duration {
     Duration::from_secs(10)
+}
+fn default_discovery_ttl() -> Duration {
+    Duration::from_secs(24 * 3600)
 }
 fn default_idporten_scopes() -> Vec<String> {
     vec!["profile".into()]

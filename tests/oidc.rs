@@ -629,3 +629,40 @@ async fn e2e_cancel_at_idporten() {
     let still = common::get_json(&server, &key, &format!("/api/v1/jobs/{id}")).await;
     assert_eq!(still["signers"][0]["status"], "waiting", "{still}");
 }
+
+/// The discovery document is read once at start and again only after `discovery_ttl`; within
+/// it, logins use the document in force (no fetch per login).
+#[tokio::test]
+async fn discovery_is_read_again_after_its_lifetime() {
+    let idp = NodeIdp::start();
+    let mut cfg = idp.config(ClientAuth::JwtEc, true);
+    let rp = OidcProvider::new(&cfg, REDIRECT.into())
+        .await
+        .expect("discovery");
+    let at_start = idp.discovery_fetches().await;
+    assert!(at_start >= 1);
+    for _ in 0..2 {
+        let (_, pending, cb) =
+            login(&rp, &req(Loa::High, false), Choice::Login("kari"), REDIRECT).await;
+        finish(&rp, &pending, &cb).await.expect("finish");
+    }
+    assert_eq!(
+        idp.discovery_fetches().await,
+        at_start,
+        "within its lifetime"
+    );
+
+    // A lifetime of zero: every use reads it again (and the login still works).
+    cfg.discovery_ttl = std::time::Duration::ZERO;
+    let rp = OidcProvider::new(&cfg, REDIRECT.into())
+        .await
+        .expect("discovery");
+    let before = idp.discovery_fetches().await;
+    let (_, pending, cb) =
+        login(&rp, &req(Loa::High, false), Choice::Login("kari"), REDIRECT).await;
+    finish(&rp, &pending, &cb).await.expect("finish");
+    assert!(
+        idp.discovery_fetches().await >= before + 2,
+        "begin and the token exchange each read it again"
+    );
+}

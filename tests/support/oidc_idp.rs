@@ -178,6 +178,7 @@ impl NodeIdp {
             clock_skew: Duration::from_secs(60),
             scopes: vec!["profile".into()],
             timeout: Duration::from_secs(10),
+            discovery_ttl: Duration::from_secs(24 * 3600),
         }
     }
 
@@ -219,6 +220,19 @@ impl NodeIdp {
             .await
             .unwrap();
         assert!(r.status().is_success(), "rotate: {}", r.status());
+    }
+
+    /// How often the discovery document has been fetched.
+    pub async fn discovery_fetches(&self) -> u64 {
+        let v: serde_json::Value = plain_client()
+            .get(format!("{}/test/stats", self.issuer))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["discovery_fetches"].as_u64().unwrap()
     }
 
     /// How often the JWKS has been fetched.

@@ -12,7 +12,7 @@
 
 pub mod token;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
@@ -40,6 +40,8 @@ const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
 const MAX_PAR_RESPONSE_BYTES: usize = 16 * 1024;
 /// How long a fetched JWKS is used before it is fetched again.
 const JWKS_TTL: Duration = Duration::from_secs(3600);
+/// Earliest retry of a failed discovery refresh.
+const DISCOVERY_RETRY: Duration = Duration::from_secs(60);
 /// At most one refetch for an unknown `kid` in this interval.
 const JWKS_FORCED_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
 /// Lifetime of a `private_key_jwt` client assertion.
@@ -257,7 +259,12 @@ struct Inner {
     scope: String,
     use_par: bool,
     clock_skew: Duration,
-    meta: Metadata,
+    https: bool,
+    /// The discovery document in force and when to read it again.
+    meta: std::sync::RwLock<(Arc<Metadata>, Instant)>,
+    discovery_ttl: Duration,
+    /// Held while the discovery document is being read again (one reader at a time).
+    refreshing: tokio::sync::Mutex<()>,
     http: reqwest::Client,
     auth: ClientAuth,
     rng: SystemRandom,
@@ -305,51 +312,7 @@ impl OidcProvider {
             .build()
             .map_err(|e| OidcError::Config(format!("HTTP client: {e}")))?;
 
-        let discovery = format!(
-            "{}/.well-known/openid-configuration",
-            issuer.trim_end_matches('/')
-        );
-        let body = get_bounded(&http, "discovery", &discovery, MAX_DISCOVERY_BYTES).await?;
-        let meta: Metadata = serde_json::from_slice(&body)
-            .map_err(|e| OidcError::BadResponse("discovery", e.to_string()))?;
-        if meta.issuer != issuer {
-            return Err(OidcError::IssuerMismatch {
-                expected: issuer,
-                found: meta.issuer,
-            });
-        }
-        let endpoints = [
-            Some(&meta.authorization_endpoint),
-            Some(&meta.token_endpoint),
-            Some(&meta.jwks_uri),
-            meta.pushed_authorization_request_endpoint.as_ref(),
-            meta.end_session_endpoint.as_ref(),
-        ];
-        for e in endpoints.into_iter().flatten() {
-            let u = Url::parse(e)
-                .map_err(|_| OidcError::BadMetadata(format!("endpoint {e:?} is not a URL")))?;
-            let ok = match u.scheme() {
-                "https" => true,
-                "http" => !https,
-                _ => false,
-            };
-            if !ok {
-                return Err(OidcError::BadMetadata(format!(
-                    "endpoint {e:?} is not {}",
-                    if https { "https" } else { "http(s)" }
-                )));
-            }
-        }
-        if cfg.use_par && meta.pushed_authorization_request_endpoint.is_none() {
-            return Err(OidcError::ParUnsupported);
-        }
-        if let Some(m) = &meta.code_challenge_methods_supported
-            && !m.iter().any(|m| m == "S256")
-        {
-            return Err(OidcError::BadMetadata(
-                "code_challenge_methods_supported lacks S256".into(),
-            ));
-        }
+        let meta = fetch_metadata(&http, &issuer, https, cfg.use_par).await?;
         let mut scopes = vec!["openid".to_string()];
         for s in &cfg.scopes {
             if s != "openid" && !s.is_empty() && !scopes.contains(s) {
@@ -364,7 +327,10 @@ impl OidcProvider {
                 scope: scopes.join(" "),
                 use_par: cfg.use_par,
                 clock_skew: cfg.clock_skew,
-                meta,
+                https,
+                meta: std::sync::RwLock::new((Arc::new(meta), Instant::now() + cfg.discovery_ttl)),
+                discovery_ttl: cfg.discovery_ttl,
+                refreshing: tokio::sync::Mutex::new(()),
                 http,
                 auth,
                 rng: SystemRandom::new(),
@@ -375,6 +341,52 @@ impl OidcProvider {
                 last_forced_refresh: Mutex::new(None),
             }),
         })
+    }
+
+    /// The discovery document in force, without reading it again.
+    fn current_meta(&self) -> Arc<Metadata> {
+        let g = self
+            .inner
+            .meta
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(&g.0)
+    }
+
+    /// The discovery document, read again once `discovery_ttl` has passed (ID-porten: "typisk
+    /// er 24 timer en passende levetid"). A failed read keeps the document in force and is
+    /// retried after a minute at the earliest; a new `jwks_uri` empties the key cache.
+    async fn meta(&self) -> Arc<Metadata> {
+        let i = &self.inner;
+        let due = {
+            let g = i.meta.read().unwrap_or_else(PoisonError::into_inner);
+            Instant::now() >= g.1
+        };
+        if !due {
+            return self.current_meta();
+        }
+        let Ok(_guard) = i.refreshing.try_lock() else {
+            return self.current_meta(); // someone else is reading it now
+        };
+        match fetch_metadata(&i.http, &i.issuer, i.https, i.use_par).await {
+            Ok(fresh) => {
+                let changed_jwks = fresh.jwks_uri != self.current_meta().jwks_uri;
+                {
+                    let mut g = i.meta.write().unwrap_or_else(PoisonError::into_inner);
+                    *g = (Arc::new(fresh), Instant::now() + i.discovery_ttl);
+                }
+                if changed_jwks {
+                    i.jwks.invalidate_all();
+                }
+                tracing::info!(issuer = %i.issuer, "ID-porten discovery document read again");
+            }
+            Err(e) => {
+                tracing::warn!(issuer = %i.issuer, error = %e, "ID-porten discovery refresh failed; keeping the document in force");
+                let mut g = i.meta.write().unwrap_or_else(PoisonError::into_inner);
+                g.1 = Instant::now() + i.discovery_ttl.min(DISCOVERY_RETRY);
+            }
+        }
+        self.current_meta()
     }
 
     pub fn issuer(&self) -> &str {
@@ -409,11 +421,11 @@ impl OidcProvider {
             ("code_challenge", challenge.as_str()),
             ("code_challenge_method", "S256"),
         ];
-        let mut url = Url::parse(&i.meta.authorization_endpoint)
+        let meta = self.meta().await;
+        let mut url = Url::parse(&meta.authorization_endpoint)
             .map_err(|e| OidcError::BadMetadata(e.to_string()))?;
         if i.use_par {
-            let par = i
-                .meta
+            let par = meta
                 .pushed_authorization_request_endpoint
                 .as_deref()
                 .ok_or(OidcError::ParUnsupported)?;
@@ -488,7 +500,10 @@ impl OidcProvider {
         }
         match &cb.iss {
             Some(iss) if *iss != i.issuer => return Err(OidcError::IssMismatch),
-            None if i.meta.authorization_response_iss_parameter_supported => {
+            None if self
+                .current_meta()
+                .authorization_response_iss_parameter_supported =>
+            {
                 return Err(OidcError::IssMissing);
             }
             _ => {}
@@ -562,7 +577,8 @@ impl OidcProvider {
         let i = &self.inner;
         i.jwks
             .try_get_with((), async {
-                let body = get_bounded(&i.http, "jwks", &i.meta.jwks_uri, MAX_JWKS_BYTES).await?;
+                let jwks_uri = self.meta().await.jwks_uri.clone();
+                let body = get_bounded(&i.http, "jwks", &jwks_uri, MAX_JWKS_BYTES).await?;
                 KeySet::from_jwks_json(&body).map(Arc::new)
             })
             .await
@@ -577,7 +593,8 @@ impl OidcProvider {
             id_token: Option<String>,
         }
         let i = &self.inner;
-        let rb = i.http.post(&i.meta.token_endpoint);
+        let token_endpoint = self.meta().await.token_endpoint.clone();
+        let rb = i.http.post(&token_endpoint);
         let (rb, extra) = self.client_auth(rb)?;
         let mut form: Vec<(&str, &str)> = vec![
             ("grant_type", "authorization_code"),
@@ -684,7 +701,8 @@ impl OidcProvider {
         post_logout_redirect_uri: Option<&str>,
         state: Option<&str>,
     ) -> Option<String> {
-        let ep = self.inner.meta.end_session_endpoint.as_deref()?;
+        let meta = self.current_meta();
+        let ep = meta.end_session_endpoint.as_deref()?;
         let mut url = Url::parse(ep).ok()?;
         {
             let mut q = url.query_pairs_mut();
@@ -710,6 +728,63 @@ impl OidcProvider {
             .map_err(|_| OidcError::ClientAuth("random generator failed".into()))?;
         Ok(URL_SAFE_NO_PAD.encode(b))
     }
+}
+
+/// Reads and checks the provider's discovery document: the issuer must be ours, every endpoint
+/// an http(s) URL (https when the issuer is), PAR offered when wanted, S256 among the PKCE
+/// methods when the list is given.
+async fn fetch_metadata(
+    http: &reqwest::Client,
+    issuer: &str,
+    https: bool,
+    use_par: bool,
+) -> Result<Metadata, OidcError> {
+    let discovery = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let body = get_bounded(http, "discovery", &discovery, MAX_DISCOVERY_BYTES).await?;
+    let meta: Metadata = serde_json::from_slice(&body)
+        .map_err(|e| OidcError::BadResponse("discovery", e.to_string()))?;
+    if meta.issuer != issuer {
+        return Err(OidcError::IssuerMismatch {
+            expected: issuer.to_string(),
+            found: meta.issuer,
+        });
+    }
+    let endpoints = [
+        Some(&meta.authorization_endpoint),
+        Some(&meta.token_endpoint),
+        Some(&meta.jwks_uri),
+        meta.pushed_authorization_request_endpoint.as_ref(),
+        meta.end_session_endpoint.as_ref(),
+    ];
+    for e in endpoints.into_iter().flatten() {
+        let u = Url::parse(e)
+            .map_err(|_| OidcError::BadMetadata(format!("endpoint {e:?} is not a URL")))?;
+        let ok = match u.scheme() {
+            "https" => true,
+            "http" => !https,
+            _ => false,
+        };
+        if !ok {
+            return Err(OidcError::BadMetadata(format!(
+                "endpoint {e:?} is not {}",
+                if https { "https" } else { "http(s)" }
+            )));
+        }
+    }
+    if use_par && meta.pushed_authorization_request_endpoint.is_none() {
+        return Err(OidcError::ParUnsupported);
+    }
+    if let Some(m) = &meta.code_challenge_methods_supported
+        && !m.iter().any(|m| m == "S256")
+    {
+        return Err(OidcError::BadMetadata(
+            "code_challenge_methods_supported lacks S256".into(),
+        ));
+    }
+    Ok(meta)
 }
 
 /// The configured client authentication: PKCS#8 PEM key (RSA or EC P-256) or a secret.

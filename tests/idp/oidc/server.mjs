@@ -21,7 +21,7 @@
 // `tamper-expired` (exp an hour ago, re-signed), `tamper-wrong-aud` (aud another client,
 // re-signed), `tamper-unknown-kid` (re-signed with a key that is never published).
 // POST /test/rotate starts signing every id_token with a new key (kid `rotated-1`) that the
-// JWKS then publishes too; GET /test/stats returns {"jwks_fetches": n}.
+// JWKS then publishes too; GET /test/stats returns {"jwks_fetches": n, "discovery_fetches": m}.
 //
 // Prints `READY <issuer>` on stdout once it listens.
 
@@ -103,6 +103,7 @@ const rotated = genKey('RSA', 'rotated-1');
 const neverPublished = genKey('RSA', 'never-published');
 let rotatedActive = false;
 let jwksFetches = 0;
+let discoveryFetches = 0;
 
 function tamper(idToken, clientId) {
   const [h, p] = idToken.split('.');
@@ -236,6 +237,9 @@ server.listen(0, '127.0.0.1', () => {
 
   // Outermost middleware: the JWKS fetch counter, key rotation and id_token rewriting.
   provider.middleware.unshift(async (ctx, next) => {
+    if (ctx.path === '/.well-known/openid-configuration' && ctx.method === 'GET') {
+      discoveryFetches += 1;
+    }
     if (ctx.path === '/jwks' && ctx.method === 'GET') {
       jwksFetches += 1;
       await next();
@@ -296,7 +300,7 @@ server.listen(0, '127.0.0.1', () => {
       return;
     }
     if (ctx.path === '/test/stats' && ctx.method === 'GET') {
-      ctx.body = { jwks_fetches: jwksFetches };
+      ctx.body = { jwks_fetches: jwksFetches, discovery_fetches: discoveryFetches };
       return;
     }
     await next();
