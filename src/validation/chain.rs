@@ -254,6 +254,11 @@ pub struct CertInfo {
     pub ocsp_nocheck: bool,
     /// `certificate CN=…, serial …`.
     pub label: String,
+    /// [`normalized_name_der`] of `subject`, computed once with the rest (a pure function
+    /// of the bytes, so the parsed-certificate cache can share it).
+    pub subject_norm: Option<String>,
+    /// [`normalized_name_der`] of `issuer`.
+    pub issuer_norm: Option<String>,
 }
 
 /// Parsed certificates by SHA-256 of their DER: one validation parses the same chain
@@ -316,6 +321,8 @@ impl CertInfo {
             crl_urls: Vec::new(),
             ocsp_nocheck: false,
             label: String::new(),
+            subject_norm: normalized_name_der(view.subject),
+            issuer_norm: normalized_name_der(view.issuer),
         };
         info.label = format!(
             "certificate {}, serial {}",
@@ -399,7 +406,29 @@ impl CertInfo {
 
     /// Issuer DN = subject DN.
     pub fn is_self_issued(&self) -> bool {
-        names_equal(&self.issuer, &self.subject)
+        names_equal_normed(
+            &self.issuer,
+            self.issuer_norm.as_deref(),
+            &self.subject,
+            self.subject_norm.as_deref(),
+        )
+    }
+
+    /// Whether this certificate's subject is the name `name` (DER) whose
+    /// [`normalized_name_der`] is `norm`: what [`names_equal`] decides, without
+    /// normalising the subject again.
+    pub fn subject_is(&self, name: &[u8], norm: Option<&str>) -> bool {
+        names_equal_normed(&self.subject, self.subject_norm.as_deref(), name, norm)
+    }
+
+    /// Whether `issuer` names this certificate's issuer (subject = this issuer name).
+    pub fn issued_by_name_of(&self, issuer: &CertInfo) -> bool {
+        names_equal_normed(
+            &self.issuer,
+            self.issuer_norm.as_deref(),
+            &issuer.subject,
+            issuer.subject_norm.as_deref(),
+        )
     }
 
     fn valid_at(&self, t: OffsetDateTime) -> bool {
@@ -412,6 +441,24 @@ fn names_equal(a: &[u8], b: &[u8]) -> bool {
         return true;
     }
     match (normalized_name_der(a), normalized_name_der(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// [`names_equal`] with both normalised forms already computed (`a_norm` must be
+/// `normalized_name_der(a)`, `b_norm` likewise): byte-equal, or both normalisable and
+/// the normal forms equal.
+pub(crate) fn names_equal_normed(
+    a: &[u8],
+    a_norm: Option<&str>,
+    b: &[u8],
+    b_norm: Option<&str>,
+) -> bool {
+    if a == b {
+        return true;
+    }
+    match (a_norm, b_norm) {
         (Some(x), Some(y)) => x == y,
         _ => false,
     }
@@ -573,7 +620,7 @@ impl<'a> Search<'a> {
             .enumerate()
             .filter(|(j, p)| {
                 *j != i
-                    && names_equal(&c.issuer, &p.subject)
+                    && c.issued_by_name_of(p)
                     && match (&c.aki, &p.ski) {
                         (Some(a), Some(s)) => a == s,
                         _ => true,
@@ -648,6 +695,19 @@ fn rank(s: SubIndication) -> u8 {
 /// (RFC 5280 at the control time, cryptographic constraints, revocation) and returns
 /// the EN 319 102-1 X.509 validation result.
 pub fn check_certificate(input: &CertCheckInput<'_>) -> CertCheck {
+    check_certificate_sharing(input, &std::cell::OnceCell::new())
+}
+
+/// [`check_certificate`] for callers that validate several certificates against the
+/// same embedded revocation data (a signature and its timestamps): `revocation` holds
+/// `RevocationData::parse(input.crls, input.ocsps)` once one call has needed it, so the
+/// CRLs and OCSP responses are parsed once per validation, not once per certificate.
+/// Every call must pass the same `crls` and `ocsps` as the call that filled it; the
+/// responses are still checked (signature, responder, freshness) for every certificate.
+pub fn check_certificate_sharing(
+    input: &CertCheckInput<'_>,
+    revocation: &std::cell::OnceCell<RevocationData>,
+) -> CertCheck {
     let mut out = CertCheck {
         indication: Indication::Indeterminate,
         sub_indication: None,
@@ -922,10 +982,10 @@ pub fn check_certificate(input: &CertCheckInput<'_>) -> CertCheck {
     }
 
     // Revocation of every non-anchor certificate.
-    let data = RevocationData::parse(input.crls, input.ocsps);
+    let data = revocation.get_or_init(|| RevocationData::parse(input.crls, input.ocsps));
     out.warnings.extend(data.problems.iter().cloned());
     let ctx = RevocationContext {
-        data: &data,
+        data,
         pool: input.pool,
         at,
         policy,

@@ -22,6 +22,7 @@ use super::report::{
     CertSummary, Finding, Indication, Qualification, SignatureReport, SubIndication,
     TimestampReport,
 };
+use super::revocation::RevocationData;
 
 /// Validates one signature's evidence at `validation_time`.
 pub fn validate_signature(
@@ -109,6 +110,9 @@ pub fn validate_signature(
     dedup(&mut pool);
     dedup(&mut crls);
     dedup(&mut ocsps);
+    // `crls` and `ocsps` are fixed from here on: parsed once, for the signer and every
+    // timestamp's TSA.
+    let revocation_data = std::cell::OnceCell::new();
     let trust = TrustSources {
         explicit: &v.explicit_anchors,
         registry: v.registry.as_deref(),
@@ -137,6 +141,7 @@ pub fn validate_signature(
             &pool,
             &crls,
             &ocsps,
+            &revocation_data,
             &trust,
             validation_time,
             later_archive,
@@ -222,17 +227,20 @@ pub fn validate_signature(
 
     // §5.2.6 X.509 certificate validation at the validation time.
     let signer_at = |at| {
-        chain::check_certificate(&CertCheckInput {
-            cert: signer,
-            pool: &pool,
-            crls: &crls,
-            ocsps: &ocsps,
-            trust: &trust,
-            at,
-            usage: Usage::Signature,
-            policy: &v.policy,
-            fetcher: v.fetcher.as_deref(),
-        })
+        chain::check_certificate_sharing(
+            &CertCheckInput {
+                cert: signer,
+                pool: &pool,
+                crls: &crls,
+                ocsps: &ocsps,
+                trust: &trust,
+                at,
+                usage: Usage::Signature,
+                policy: &v.policy,
+                fetcher: v.fetcher.as_deref(),
+            },
+            &revocation_data,
+        )
     };
     let mut check = signer_at(validation_time);
     let mut psv_note = None;
@@ -393,6 +401,7 @@ fn validate_timestamp(
     pool: &[Der],
     crls: &[Der],
     ocsps: &[Der],
+    revocation_data: &std::cell::OnceCell<RevocationData>,
     trust: &TrustSources<'_>,
     validation_time: OffsetDateTime,
     covered_by_archive_at: Option<OffsetDateTime>,
@@ -437,11 +446,12 @@ fn validate_timestamp(
                 policy: &v.policy,
                 fetcher: v.fetcher.as_deref(),
             };
-            let mut check = chain::check_certificate(&input(validation_time));
+            let mut check =
+                chain::check_certificate_sharing(&input(validation_time), revocation_data);
             if check.indication != Indication::TotalPassed
                 && let Some(poe) = covered_by_archive_at
             {
-                let past = chain::check_certificate(&input(poe));
+                let past = chain::check_certificate_sharing(&input(poe), revocation_data);
                 if past.indication == Indication::TotalPassed {
                     warnings.push(Finding::new(
                         "PSV: past timestamp validation",
@@ -542,7 +552,75 @@ pub(crate) fn fmt(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+/// Drops exact duplicates (byte-equal DER), keeping the first of each. Buckets by a
+/// cheap hash of the length and the last 64 bytes (a signature, for certificates, CRLs
+/// and OCSP responses) and compares whole encodings within a bucket; a bucket holds at
+/// most [`DEDUP_BUCKET`] encodings, the rest of its class goes to a set hashed over the
+/// whole encoding, so crafted look-alikes cannot make this quadratic.
 fn dedup(v: &mut Vec<Der>) {
-    let mut seen = std::collections::HashSet::new();
-    v.retain(|d| seen.insert(crate::trust::cert::sha256(d)));
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let state = std::collections::hash_map::RandomState::new();
+    let keep: Vec<bool> = {
+        let mut buckets: std::collections::HashMap<u64, Vec<&[u8]>> =
+            std::collections::HashMap::with_capacity(v.len());
+        let mut overflow: std::collections::HashSet<&[u8]> = std::collections::HashSet::new();
+        v.iter()
+            .map(|d| {
+                let mut h = state.build_hasher();
+                h.write_usize(d.len());
+                h.write(d.get(d.len().saturating_sub(64)..).unwrap_or(d));
+                let bucket = buckets.entry(h.finish()).or_default();
+                if bucket.contains(&d.as_slice()) {
+                    false
+                } else if bucket.len() < DEDUP_BUCKET {
+                    bucket.push(d);
+                    true
+                } else {
+                    overflow.insert(d)
+                }
+            })
+            .collect()
+    };
+    let mut keep = keep.into_iter();
+    v.retain(|_| keep.next().unwrap_or(true));
+}
+
+/// Encodings compared one by one in a [`dedup`] bucket.
+const DEDUP_BUCKET: usize = 8;
+
+#[cfg(test)]
+mod tests {
+    use super::{DEDUP_BUCKET, dedup};
+
+    #[test]
+    fn dedup_keeps_first_of_each_exact_encoding_in_order() {
+        let a = vec![1u8, 2, 3];
+        let b = vec![9u8, 2, 3];
+        let c = vec![1u8, 2, 3, 4];
+        let mut v = vec![
+            a.clone(),
+            b.clone(),
+            a.clone(),
+            c.clone(),
+            b.clone(),
+            a.clone(),
+        ];
+        dedup(&mut v);
+        assert_eq!(v, vec![a, b, c]);
+    }
+
+    #[test]
+    fn dedup_is_exact_for_look_alikes_beyond_one_bucket() {
+        // Same length and same last 64 bytes: one bucket, then the overflow set.
+        let item = |k: u8| {
+            let mut d = vec![k];
+            d.extend_from_slice(&[7u8; 100]);
+            d
+        };
+        let n = u8::try_from(DEDUP_BUCKET * 3).unwrap_or(u8::MAX);
+        let distinct: Vec<Vec<u8>> = (0..n).map(item).collect();
+        let mut v: Vec<Vec<u8>> = distinct.iter().chain(distinct.iter()).cloned().collect();
+        dedup(&mut v);
+        assert_eq!(v, distinct);
+    }
 }

@@ -243,6 +243,8 @@ pub struct ParsedOcsp {
     signed: Vec<u8>,
     /// `producedAt`.
     pub produced_at: OffsetDateTime,
+    /// The embedded `certs`, each re-encoded once here for the responder search.
+    certs_der: Vec<Der>,
 }
 
 /// Parses an `OCSPResponse` (status must be `successful`, type `id-pkix-ocsp-basic`) or
@@ -293,11 +295,18 @@ pub fn parse_ocsp(der: &[u8]) -> Result<ParsedOcsp, RevocationError> {
     }
     let signed = wrap_sequence(&body).map_err(malformed("BasicOCSPResponse"))?;
     let produced_at = gtime(&basic.tbs_response_data.produced_at);
+    let certs_der = basic
+        .certs
+        .iter()
+        .flatten()
+        .filter_map(|c| c.to_der().ok())
+        .collect();
     Ok(ParsedOcsp {
         der: der.to_vec(),
         basic,
         signed,
         produced_at,
+        certs_der,
     })
 }
 
@@ -316,6 +325,8 @@ pub struct ParsedCrl {
     crl: CertificateList,
     /// DER of the issuer name.
     issuer: Vec<u8>,
+    /// `normalized_name_der(issuer)`, computed once.
+    issuer_norm: Option<String>,
     /// `thisUpdate`.
     pub this_update: OffsetDateTime,
     /// `nextUpdate`.
@@ -338,10 +349,12 @@ pub fn parse_crl(der: &[u8]) -> Result<ParsedCrl, RevocationError> {
         .map_err(malformed("CRL"))?;
     let this_update = time_of(crl.tbs_cert_list.this_update);
     let next_update = crl.tbs_cert_list.next_update.map(time_of);
+    let issuer_norm = crate::trust::cert::normalized_name_der(&issuer);
     Ok(ParsedCrl {
         der: der.to_vec(),
         crl,
         issuer,
+        issuer_norm,
         this_update,
         next_update,
     })
@@ -486,19 +499,6 @@ impl Answer {
     }
 }
 
-fn names_equal(a: &[u8], b: &[u8]) -> bool {
-    if a == b {
-        return true;
-    }
-    match (
-        crate::trust::cert::normalized_name_der(a),
-        crate::trust::cert::normalized_name_der(b),
-    ) {
-        (Some(x), Some(y)) => x == y,
-        _ => false,
-    }
-}
-
 /// The answer of one OCSP response for `cert` (issued by `issuer`): `None` when the
 /// response is not about this certificate.
 fn ocsp_answer(
@@ -532,33 +532,58 @@ fn ocsp_answer(
         )))
     };
 
-    // Find the responder certificate named by responderID.
+    // Find the responder certificate named by responderID: the CA itself, then the
+    // response's own certificates, then the pool, each tried in that order until one
+    // is authorised and verifies the response (later candidates are not parsed).
     let rid = &p.basic.tbs_response_data.responder_id;
+    let rid_name = match rid {
+        ResponderId::ByName(n) => n.to_der().ok().map(|d| {
+            let norm = crate::trust::cert::normalized_name_der(&d);
+            (d, norm)
+        }),
+        ResponderId::ByKey(_) => None,
+    };
     let matches_rid = |c: &CertInfo| match rid {
-        ResponderId::ByName(n) => n.to_der().is_ok_and(|d| names_equal(&d, &c.subject)),
+        ResponderId::ByName(_) => rid_name
+            .as_ref()
+            .is_some_and(|(d, norm)| c.subject_is(d, norm.as_deref())),
         ResponderId::ByKey(k) => k.as_bytes() == DigestAlg::Sha1.digest(&c.public_key).as_slice(),
     };
-    let mut candidates: Vec<std::sync::Arc<CertInfo>> = Vec::new();
+    let mut tried: Vec<std::sync::Arc<CertInfo>> = Vec::new();
+    let mut last_problem = String::new();
+    let mut chosen: Option<(std::sync::Arc<CertInfo>, super::evidence::Algorithms)> = None;
+    let mut try_candidate =
+        |cand: std::sync::Arc<CertInfo>, tried: &mut Vec<std::sync::Arc<CertInfo>>| {
+            match responder_signs(p, &cand, issuer) {
+                Ok(algs) => Some((cand, algs)),
+                Err(problem) => {
+                    last_problem = problem;
+                    tried.push(cand);
+                    None
+                }
+            }
+        };
     if matches_rid(issuer) {
-        candidates.push(std::sync::Arc::new(issuer.clone()));
+        chosen = try_candidate(std::sync::Arc::new(issuer.clone()), &mut tried);
     }
-    let embedded = p
-        .basic
-        .certs
-        .iter()
-        .flatten()
-        .filter_map(|c| c.to_der().ok());
-    for d in embedded.chain(pool.iter().cloned()).take(MAX_OBJECTS) {
-        if candidates.iter().any(|c| c.der == d) {
-            continue;
-        }
-        if let Ok(ci) = CertInfo::parse(&d)
-            && matches_rid(&ci)
-        {
-            candidates.push(ci);
+    let mut found = chosen.is_some() || !tried.is_empty();
+    if chosen.is_none() {
+        for d in p.certs_der.iter().chain(pool.iter()).take(MAX_OBJECTS) {
+            if tried.iter().any(|c| c.der == *d) {
+                continue;
+            }
+            if let Ok(ci) = CertInfo::parse(d)
+                && matches_rid(&ci)
+            {
+                found = true;
+                chosen = try_candidate(ci, &mut tried);
+                if chosen.is_some() {
+                    break;
+                }
+            }
         }
     }
-    if candidates.is_empty() {
+    if !found {
         return reject(format!(
             "the responder certificate ({}) was not found",
             match rid {
@@ -566,52 +591,6 @@ fn ocsp_answer(
                 ResponderId::ByKey(k) => format!("by key {}", hex::encode(k.as_bytes())),
             }
         ));
-    }
-    let mut last_problem = String::new();
-    let mut chosen: Option<(std::sync::Arc<CertInfo>, super::evidence::Algorithms)> = None;
-    for cand in candidates {
-        let is_ca = cand.spki == issuer.spki && names_equal(&cand.subject, &issuer.subject);
-        if !is_ca {
-            // Delegated responder: certified by the CA for OCSP signing.
-            if verify_signed_object(&cand.der, &issuer.spki).is_err() {
-                last_problem = format!(
-                    "responder {} is not authorised: its certificate was not issued by {} (the certificate's issuer)",
-                    cand.label, issuer.label
-                );
-                continue;
-            }
-            if !cand
-                .eku
-                .as_ref()
-                .is_some_and(|(e, _)| e.contains(&OID_KP_OCSP_SIGNING))
-            {
-                last_problem = format!(
-                    "responder {} is not authorised: its certificate lacks extended key usage id-kp-OCSPSigning",
-                    cand.label
-                );
-                continue;
-            }
-            if !(cand.not_before <= p.produced_at && p.produced_at <= cand.not_after) {
-                last_problem = format!(
-                    "responder certificate {} was not valid at producedAt {}",
-                    cand.label,
-                    rfc3339(p.produced_at)
-                );
-                continue;
-            }
-        }
-        match verify_signed_object(&p.signed, &cand.spki) {
-            Ok(algs) => {
-                chosen = Some((cand, algs));
-                break;
-            }
-            Err(e) => {
-                last_problem = format!(
-                    "the response signature does not verify with {}: {e}",
-                    cand.label
-                );
-            }
-        }
     }
     let Some((responder, algs)) = chosen else {
         return reject(last_problem);
@@ -667,6 +646,51 @@ fn reason_name(r: x509_cert::ext::pkix::CrlReason) -> String {
     .to_string()
 }
 
+/// Whether `cand` (named by the response's responderID) may sign `p` for certificates
+/// issued by `issuer` — the CA itself, or a delegated responder certified by it for OCSP
+/// signing and valid at producedAt — and the response's signature verifies with its
+/// key. `Err` says why not.
+fn responder_signs(
+    p: &ParsedOcsp,
+    cand: &CertInfo,
+    issuer: &CertInfo,
+) -> Result<super::evidence::Algorithms, String> {
+    let is_ca = cand.spki == issuer.spki
+        && cand.subject_is(&issuer.subject, issuer.subject_norm.as_deref());
+    if !is_ca {
+        // Delegated responder: certified by the CA for OCSP signing.
+        if verify_signed_object(&cand.der, &issuer.spki).is_err() {
+            return Err(format!(
+                "responder {} is not authorised: its certificate was not issued by {} (the certificate's issuer)",
+                cand.label, issuer.label
+            ));
+        }
+        if !cand
+            .eku
+            .as_ref()
+            .is_some_and(|(e, _)| e.contains(&OID_KP_OCSP_SIGNING))
+        {
+            return Err(format!(
+                "responder {} is not authorised: its certificate lacks extended key usage id-kp-OCSPSigning",
+                cand.label
+            ));
+        }
+        if !(cand.not_before <= p.produced_at && p.produced_at <= cand.not_after) {
+            return Err(format!(
+                "responder certificate {} was not valid at producedAt {}",
+                cand.label,
+                rfc3339(p.produced_at)
+            ));
+        }
+    }
+    verify_signed_object(&p.signed, &cand.spki).map_err(|e| {
+        format!(
+            "the response signature does not verify with {}: {e}",
+            cand.label
+        )
+    })
+}
+
 /// The answer of one CRL for `cert`: `None` when the CRL is not from its issuer or
 /// its scope excludes the certificate.
 fn crl_answer(
@@ -675,7 +699,12 @@ fn crl_answer(
     issuer: &CertInfo,
     ctx: &RevocationContext<'_>,
 ) -> Option<Result<Answer, Finding>> {
-    if !names_equal(&p.issuer, &cert.issuer) {
+    if !super::chain::names_equal_normed(
+        &p.issuer,
+        p.issuer_norm.as_deref(),
+        &cert.issuer,
+        cert.issuer_norm.as_deref(),
+    ) {
         return None;
     }
     let object = format!(
