@@ -224,12 +224,7 @@ impl TokenJwsKey {
         let token = pkcs11::TokenKey::open(config)?;
         let algorithm = match token.public() {
             pkcs11::TokenPublic::Rsa { modulus, .. } => {
-                let bits = bit_len(strip_zeros(modulus));
-                if bits < 2048 {
-                    return Err(KeyError::BadKey(format!(
-                        "RSA key is {bits} bits; at least 2048 are required"
-                    )));
-                }
+                let bits = rsa_bits_checked(bit_len(strip_zeros(modulus)))?;
                 KeyAlgorithm::Rsa { bits }
             }
             pkcs11::TokenPublic::Ec { curve } if *curve == OID_P256 => KeyAlgorithm::EcdsaP256,
@@ -427,12 +422,7 @@ impl SealKey {
                 {
                     return Err(KeyError::KeyMismatch);
                 }
-                let bits = bit_len(strip_zeros(modulus));
-                if bits < 2048 {
-                    return Err(KeyError::BadKey(format!(
-                        "RSA key is {bits} bits; at least 2048 are required"
-                    )));
-                }
+                let bits = rsa_bits_checked(bit_len(strip_zeros(modulus)))?;
                 rsa_algorithm(bits, *pss || padding == RsaPadding::Pss)
             }
             (pkcs11::TokenPublic::Ec { curve }, LeafKey::Ec { curve: cert_curve }) => {
@@ -602,6 +592,16 @@ impl SealKey {
     pub fn subject_common_name(&self) -> Option<String> {
         common_name(self.leaf())
     }
+}
+
+/// `bits` when an RSA key of that size is acceptable (at least 2048 bits).
+fn rsa_bits_checked(bits: usize) -> Result<usize, KeyError> {
+    if bits < 2048 {
+        return Err(KeyError::BadKey(format!(
+            "RSA key is {bits} bits; at least 2048 are required"
+        )));
+    }
+    Ok(bits)
 }
 
 fn rsa_algorithm(bits: usize, pss: bool) -> KeyAlgorithm {
@@ -874,12 +874,7 @@ fn parse_private_key(der: &[u8]) -> Result<(Backend, FileKind), KeyError> {
         .map_err(|_| KeyError::BadKey("not a PKCS#8 PrivateKeyInfo".into()))?;
     let oid = head.algorithm.oid;
     let rsa = |kp: RsaKeyPair, pss: bool| {
-        let bits = kp.public_modulus_len() * 8;
-        if bits < 2048 {
-            return Err(KeyError::BadKey(format!(
-                "RSA key is {bits} bits; at least 2048 are required"
-            )));
-        }
+        let bits = rsa_bits_checked(kp.public_modulus_len() * 8)?;
         Ok((Backend::Rsa(kp), FileKind::Rsa { bits, pss }))
     };
     if oid == OID_RSA_ENCRYPTION {

@@ -244,30 +244,26 @@ impl NodeIdp {
         assert!(r.status().is_success(), "rotate: {}", r.status());
     }
 
-    /// How often the discovery document has been fetched.
-    pub async fn discovery_fetches(&self) -> u64 {
-        let v: serde_json::Value = plain_client()
+    /// The provider's request counters (`GET /test/stats`).
+    async fn stats(&self) -> serde_json::Value {
+        plain_client()
             .get(format!("{}/test/stats", self.issuer))
             .send()
             .await
             .unwrap()
             .json()
             .await
-            .unwrap();
-        v["discovery_fetches"].as_u64().unwrap()
+            .unwrap()
+    }
+
+    /// How often the discovery document has been fetched.
+    pub async fn discovery_fetches(&self) -> u64 {
+        self.stats().await["discovery_fetches"].as_u64().unwrap()
     }
 
     /// How often the JWKS has been fetched.
     pub async fn jwks_fetches(&self) -> u64 {
-        let v: serde_json::Value = plain_client()
-            .get(format!("{}/test/stats", self.issuer))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v["jwks_fetches"].as_u64().unwrap()
+        self.stats().await["jwks_fetches"].as_u64().unwrap()
     }
 }
 
