@@ -1178,7 +1178,12 @@ pub(crate) mod test_pki {
         pub responder: Node,
         /// Issued by the intermediate, but without id-kp-OCSPSigning.
         pub rogue_responder: Node,
+        /// A delegated OCSP responder without id-pkix-ocsp-nocheck.
+        pub plain_responder: Node,
     }
+
+    /// Serial of [`Pki::plain_responder`].
+    pub const PLAIN_RESPONDER_SERIAL: [u8; 2] = [0x10, 0x05];
 
     pub const SIGNER_SERIAL: [u8; 2] = [0x10, 0x01];
 
@@ -1298,6 +1303,11 @@ pub(crate) mod test_pki {
         gp.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         let rogue_responder = node(gp, Some(&interm));
 
+        let mut pp = params("Plain OCSP Responder", &PLAIN_RESPONDER_SERIAL, nb, na);
+        pp.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        pp.extended_key_usages = vec![ExtendedKeyUsagePurpose::OcspSigning];
+        let plain_responder = node(pp, Some(&interm));
+
         Pki {
             root,
             interm,
@@ -1305,6 +1315,7 @@ pub(crate) mod test_pki {
             tsa,
             responder,
             rogue_responder,
+            plain_responder,
         }
     }
 

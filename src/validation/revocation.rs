@@ -501,12 +501,17 @@ impl Answer {
 
 /// The answer of one OCSP response for `cert` (issued by `issuer`): `None` when the
 /// response is not about this certificate.
+///
+/// `nested` is set while checking a delegated responder's own certificate: a response
+/// for it must then come from the CA itself or from a responder with
+/// `id-pkix-ocsp-nocheck` (no further recursion).
 fn ocsp_answer(
     p: &ParsedOcsp,
     cert: &CertInfo,
     issuer: &CertInfo,
     pool: &[Der],
     ctx: &RevocationContext<'_>,
+    nested: bool,
 ) -> Option<Result<Answer, Finding>> {
     let single = p
         .basic
@@ -602,11 +607,29 @@ fn ocsp_answer(
     let mut warnings = Vec::new();
     let delegated = responder.der != issuer.der;
     if delegated && !responder.ocsp_nocheck {
-        warnings.push(Finding::new(
-            "XCV: revocation data",
-            format!("OCSP responder {}", responder.label),
-            "the responder certificate has no id-pkix-ocsp-nocheck; its own revocation status was not checked",
-        ));
+        if nested {
+            return reject(format!(
+                "the delegated responder {} of a responder's own status lacks id-pkix-ocsp-nocheck",
+                responder.label
+            ));
+        }
+        // RFC 6960 §4.2.2.2.1: without id-pkix-ocsp-nocheck the responder certificate's
+        // own status must be checked (EN 319 102-1 §5.2.6: the revocation data's
+        // issuer chain is validated too).
+        match responder_status(&responder, issuer, p.produced_at, ctx) {
+            ResponderStatus::Good(how) => warnings.extend(how),
+            ResponderStatus::RevokedBefore(why) | ResponderStatus::Unknown(why) => {
+                return reject(why);
+            }
+            ResponderStatus::Unavailable(notes) => {
+                warnings.extend(notes);
+                warnings.push(Finding::new(
+                    "XCV: revocation data",
+                    format!("OCSP responder {}", responder.label),
+                    "the responder certificate has no id-pkix-ocsp-nocheck and no revocation data for it was found; its own revocation status was not checked",
+                ));
+            }
+        }
     }
     let status = match single.cert_status {
         CertStatus::Good(_) => RevocationStatus::Good,
@@ -644,6 +667,152 @@ fn reason_name(r: x509_cert::ext::pkix::CrlReason) -> String {
         R::AaCompromise => "aACompromise",
     }
     .to_string()
+}
+
+/// The status of a delegated OCSP responder's certificate (without
+/// `id-pkix-ocsp-nocheck`) for one of its responses.
+enum ResponderStatus {
+    /// Not revoked when the response was produced; notes on the data used.
+    Good(Vec<Finding>),
+    /// Revoked (not on hold) at or before `producedAt`: the response is not accepted.
+    RevokedBefore(String),
+    /// The only answer is `unknown`.
+    Unknown(String),
+    /// No data (embedded or online): notes on what was tried.
+    Unavailable(Vec<Finding>),
+}
+
+/// Checks `responder` (issued by `issuer`) from the embedded CRLs and OCSP responses
+/// (signed by the CA or a `nocheck` responder, never recursing further), else from its
+/// CRL distribution points and OCSP URLs online when a fetcher is given.
+fn responder_status(
+    responder: &CertInfo,
+    issuer: &CertInfo,
+    produced_at: OffsetDateTime,
+    ctx: &RevocationContext<'_>,
+) -> ResponderStatus {
+    let mut rejected = Vec::new();
+    let collect = |ocsps: &[ParsedOcsp], crls: &[ParsedCrl], rejected: &mut Vec<Finding>| {
+        let mut out = Vec::new();
+        for p in ocsps {
+            match ocsp_answer(p, responder, issuer, ctx.pool, ctx, true) {
+                Some(Ok(a)) => out.push(a),
+                Some(Err(f)) => rejected.push(f),
+                None => {}
+            }
+        }
+        for p in crls {
+            match crl_answer(p, responder, issuer, ctx) {
+                Some(Ok(a)) => out.push(a),
+                Some(Err(f)) => rejected.push(f),
+                None => {}
+            }
+        }
+        out
+    };
+    let mut best = decide(collect(&ctx.data.ocsps, &ctx.data.crls, &mut rejected));
+    let mut notes = Vec::new();
+    if best.is_none()
+        && let Some(fetcher) = ctx.fetcher
+    {
+        let mut online = Vec::new();
+        for url in responder
+            .crl_urls
+            .iter()
+            .filter(|u| is_http(u))
+            .take(MAX_URLS)
+        {
+            match fetcher
+                .fetch_crl(url)
+                .map_err(|e| e.to_string())
+                .and_then(|b| parse_crl(&b).map_err(|e| e.to_string()))
+            {
+                Ok(c) => online.extend(collect(&[], std::slice::from_ref(&c), &mut rejected)),
+                Err(e) => notes.push(Finding::new(
+                    "XCV: revocation data",
+                    responder.label.clone(),
+                    format!("downloading the CRL {url} failed: {e}"),
+                )),
+            }
+            if !online.is_empty() {
+                break;
+            }
+        }
+        if online.is_empty()
+            && let Ok(req) = request_for(responder, issuer)
+        {
+            for url in responder
+                .ocsp_urls
+                .iter()
+                .filter(|u| is_http(u))
+                .take(MAX_URLS)
+            {
+                match fetcher
+                    .fetch_ocsp(url, &req)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| parse_ocsp(&b).map_err(|e| e.to_string()))
+                {
+                    Ok(o) => online.extend(collect(std::slice::from_ref(&o), &[], &mut rejected)),
+                    Err(e) => notes.push(Finding::new(
+                        "XCV: revocation data",
+                        responder.label.clone(),
+                        format!("online OCSP request to {url} failed: {e}"),
+                    )),
+                }
+                if !online.is_empty() {
+                    break;
+                }
+            }
+        }
+        best = decide(online);
+    }
+    let Some(a) = best else {
+        notes.extend(rejected);
+        return ResponderStatus::Unavailable(notes);
+    };
+    let what = format!(
+        "{} signed by {} at {}",
+        match a.source {
+            RevocationSource::Ocsp => "OCSP response",
+            RevocationSource::Crl => "CRL",
+        },
+        a.signed_by,
+        rfc3339(a.this_update)
+    );
+    match &a.status {
+        // A hold (suspension) in force when the response was produced counts too.
+        RevocationStatus::Revoked { time, reason } if *time <= produced_at => {
+            ResponderStatus::RevokedBefore(format!(
+                "the responder certificate {} was revoked at {}{}, before the response was produced at {} ({what})",
+                responder.label,
+                rfc3339(*time),
+                reason
+                    .as_ref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default(),
+                rfc3339(produced_at)
+            ))
+        }
+        RevocationStatus::Unknown => ResponderStatus::Unknown(format!(
+            "the status of the responder certificate {} is unknown ({what})",
+            responder.label
+        )),
+        _ => {
+            let mut notes = notes;
+            if let RevocationStatus::Revoked { time, .. } = &a.status {
+                notes.push(Finding::new(
+                    "XCV: revocation data",
+                    format!("OCSP responder {}", responder.label),
+                    format!(
+                        "the responder certificate was revoked at {}, after the response was produced ({what})",
+                        rfc3339(*time)
+                    ),
+                ));
+            }
+            notes.extend(a.warnings);
+            ResponderStatus::Good(notes)
+        }
+    }
 }
 
 /// Whether `cand` (named by the response's responderID) may sign `p` for certificates
@@ -850,7 +1019,7 @@ fn answers(
         Err(f) => rejected.push(f),
     };
     for p in ocsps {
-        if let Some(r) = ocsp_answer(p, cert, issuer, ctx.pool, ctx) {
+        if let Some(r) = ocsp_answer(p, cert, issuer, ctx.pool, ctx, false) {
             push(r, &mut out);
         }
     }
@@ -1476,6 +1645,128 @@ mod tests {
             r.warnings
                 .iter()
                 .any(|w| w.reason.contains("not authorised"))
+        );
+    }
+
+    /// RFC 6960 §4.2.2.2.1: a delegated responder without id-pkix-ocsp-nocheck has its
+    /// own certificate checked, here from CRLs of the CA and from an OCSP response the CA
+    /// signed itself (openssl ocsp).
+    #[test]
+    fn delegated_responder_without_nocheck_is_checked() {
+        let at = now();
+        let pki = build(&Opts::new(at));
+        let dir = tempfile::tempdir().unwrap();
+        write_index(dir.path(), &pki, None);
+        let req = build_ocsp_request(&pki.signer.der, &pki.interm.der).unwrap();
+        let resp = openssl_ocsp_response(dir.path(), &pki, &pki.plain_responder, &req);
+        let later = at + time::Duration::seconds(5);
+        let anchors = [pki.root.der.clone()];
+        let trust = TrustSources {
+            explicit: &anchors,
+            registry: None,
+        };
+        let policy = Policy::default_eu();
+        let run = |crls: &[Der], ocsps: &[Der]| {
+            let mut all = vec![crl(&pki.root, at - time::Duration::hours(1), &[])];
+            all.extend_from_slice(crls);
+            check_certificate(&CertCheckInput {
+                cert: &pki.signer.der,
+                pool: &[pki.interm.der.clone(), pki.plain_responder.der.clone()],
+                crls: &all,
+                ocsps,
+                trust: &trust,
+                at: later,
+                usage: Usage::Signature,
+                policy: &policy,
+                fetcher: None,
+            })
+        };
+        let not_checked = |w: &[Finding]| {
+            w.iter().any(|f| {
+                f.reason
+                    .contains("its own revocation status was not checked")
+            })
+        };
+
+        // No data for the responder: accepted, with the gap said.
+        let r = run(&[], std::slice::from_ref(&resp));
+        assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
+        assert_eq!(r.revocation[0].source, Some(RevocationSource::Ocsp));
+        assert!(
+            not_checked(&r.revocation[0].warnings),
+            "{:?}",
+            r.revocation[0].warnings
+        );
+
+        // The CA's CRL (older than the OCSP answer) says the responder is good.
+        let ca_crl = crl(&pki.interm, at - time::Duration::hours(2), &[]);
+        let r = run(std::slice::from_ref(&ca_crl), std::slice::from_ref(&resp));
+        assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
+        let f = &r.revocation[0];
+        assert_eq!(f.source, Some(RevocationSource::Ocsp), "{f:?}");
+        assert_eq!(
+            f.responder_cert.as_deref(),
+            Some(pki.plain_responder.der.as_slice())
+        );
+        assert!(!not_checked(&f.warnings), "{:?}", f.warnings);
+
+        // Revoked a day before the response was produced: the response is refused and
+        // the signer's status comes from the CA's CRL instead.
+        let revoked = crl(
+            &pki.interm,
+            at - time::Duration::hours(2),
+            &[(&PLAIN_RESPONDER_SERIAL, at - time::Duration::days(1))],
+        );
+        let r = run(std::slice::from_ref(&revoked), std::slice::from_ref(&resp));
+        let f = &r.revocation[0];
+        assert_eq!(f.source, Some(RevocationSource::Crl), "{f:?}");
+        assert!(
+            f.rejected
+                .iter()
+                .any(|x| x.reason.contains("Plain OCSP Responder")
+                    && x.reason.contains("was revoked at")
+                    && x.reason.contains("before the response was produced")),
+            "{:?}",
+            f.rejected
+        );
+        // An OCSP response signed by the CA itself about the responder (openssl ocsp with
+        // the responder revoked in its index) is used too.
+        let d2 = tempfile::tempdir().unwrap();
+        let exp = index_time(pki.plain_responder.params.not_after);
+        std::fs::write(
+            d2.path().join("index.txt"),
+            format!(
+                "R\t{exp}\t{},keyCompromise\t{}\tunknown\t/CN=Plain OCSP Responder\n",
+                index_time(at - time::Duration::days(2)),
+                hex::encode_upper(PLAIN_RESPONDER_SERIAL)
+            ),
+        )
+        .unwrap();
+        let rreq = build_ocsp_request(&pki.plain_responder.der, &pki.interm.der).unwrap();
+        let about_responder = openssl_ocsp_response(d2.path(), &pki, &pki.interm, &rreq);
+        let r = run(&[], &[resp.clone(), about_responder.clone()]);
+        assert_eq!(
+            r.revocation[0].status,
+            RevocationStatus::Unavailable,
+            "{:?}",
+            r.revocation[0]
+        );
+        assert!(
+            r.revocation[0]
+                .rejected
+                .iter()
+                .any(|x| x.reason.contains("was revoked at")
+                    && x.reason.contains("OCSP response signed by")),
+            "{:?}",
+            r.revocation[0].rejected
+        );
+        // A response about the responder signed by the responder itself never vouches for it.
+        let self_signed = openssl_ocsp_response(d2.path(), &pki, &pki.plain_responder, &rreq);
+        let r = run(&[], &[resp.clone(), self_signed]);
+        assert!(
+            not_checked(&r.revocation[0].warnings),
+            "{:?}",
+            r.revocation[0]
         );
     }
 
