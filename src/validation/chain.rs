@@ -52,7 +52,7 @@ const KNOWN_EXTENSIONS: &[&str] = &[
     "2.5.29.17",            // subjectAltName
     "2.5.29.18",            // issuerAltName
     "2.5.29.9",             // subjectDirectoryAttributes
-    "2.5.29.30",            // nameConstraints (not enforced: warning)
+    "2.5.29.30",            // nameConstraints (enforced: name_constraints)
     "2.5.29.36",            // policyConstraints
     "2.5.29.54",            // inhibitAnyPolicy
     "2.5.29.31",            // cRLDistributionPoints
@@ -244,8 +244,9 @@ pub struct CertInfo {
     /// Critical extensions not understood, and understood extensions that failed to
     /// decode.
     pub unknown_critical: Vec<String>,
-    /// A critical nameConstraints extension is present (not enforced).
-    pub name_constraints: bool,
+    /// The nameConstraints extension value, if present (enforced by
+    /// [`super::name_constraints::check_path`]).
+    pub name_constraints: Option<Vec<u8>>,
     /// AIA OCSP URLs.
     pub ocsp_urls: Vec<String>,
     /// CRL distribution point URLs.
@@ -316,7 +317,7 @@ impl CertInfo {
             key_usage: None,
             eku: None,
             unknown_critical: Vec::new(),
-            name_constraints: false,
+            name_constraints: None,
             ocsp_urls: Vec::new(),
             crl_urls: Vec::new(),
             ocsp_nocheck: false,
@@ -388,7 +389,7 @@ impl CertInfo {
                     }
                 }
                 "1.3.6.1.5.5.7.48.1.5" => info.ocsp_nocheck = true,
-                "2.5.29.30" => info.name_constraints |= ext.critical,
+                "2.5.29.30" => info.name_constraints = Some(v.to_vec()),
                 other => {
                     if ext.critical && !KNOWN_EXTENSIONS.contains(&other) {
                         info.unknown_critical.push(other.to_string());
@@ -902,13 +903,23 @@ pub fn check_certificate_sharing(
             fail(&mut out, SubIndication::ChainConstraintsFailure, f);
         }
     }
-    for c in &certs {
-        if c.name_constraints {
-            out.warnings.push(Finding::new(
-                "XCV: name constraints",
-                c.label.clone(),
-                "nameConstraints is present and was not enforced",
-            ));
+    // Name constraints of every CA (RFC 5280 §6.1.3 (b)–(c)).
+    if certs.iter().skip(1).any(|c| c.name_constraints.is_some()) {
+        let path: Vec<super::name_constraints::PathCert<'_>> = certs
+            .iter()
+            .map(|c| super::name_constraints::PathCert {
+                der: &c.der,
+                label: &c.label,
+                self_issued: c.is_self_issued(),
+                name_constraints: c.name_constraints.as_deref(),
+            })
+            .collect();
+        for (label, e) in super::name_constraints::check_path(&path) {
+            fail(
+                &mut out,
+                SubIndication::ChainConstraintsFailure,
+                Finding::new("XCV: name constraints", label, e.to_string()),
+            );
         }
     }
 
@@ -1156,6 +1167,10 @@ pub(crate) mod test_pki {
         pub interm_key_cert_sign: bool,
         pub interm_is_ca: bool,
         pub signer_not_after: Option<OffsetDateTime>,
+        /// nameConstraints of the issuing CA.
+        pub interm_name_constraints: Option<rcgen::NameConstraints>,
+        /// subjectAltName rfc822Name of the signer.
+        pub signer_email: Option<String>,
     }
 
     impl Opts {
@@ -1166,6 +1181,8 @@ pub(crate) mod test_pki {
                 interm_key_cert_sign: true,
                 interm_is_ca: true,
                 signer_not_after: None,
+                interm_name_constraints: None,
+                signer_email: None,
             }
         }
     }
@@ -1265,6 +1282,7 @@ pub(crate) mod test_pki {
         } else {
             vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::CrlSign]
         };
+        ip.name_constraints = o.interm_name_constraints.clone();
         let interm = node(ip, Some(&root));
 
         let mut sp = params(
@@ -1282,6 +1300,9 @@ pub(crate) mod test_pki {
         }];
         if let Some(u) = &o.ocsp_url {
             sp.custom_extensions.push(aia_ocsp(u));
+        }
+        if let Some(e) = &o.signer_email {
+            sp.subject_alt_names = vec![rcgen::SanType::Rfc822Name(e.clone().try_into().unwrap())];
         }
         let signer = node(sp, Some(&interm));
 
@@ -1546,6 +1567,132 @@ mod tests {
             "best partial path reaches the untrusted root"
         );
         assert!(r.errors[0].constraint.contains("trust anchor"));
+    }
+
+    /// RFC 5280 §6.1.3 (b)–(c): the issuing CA's nameConstraints bind the signer's
+    /// subject DN and subjectAltName.
+    #[test]
+    fn name_constraints_are_enforced() {
+        use rcgen::{DistinguishedName, DnType, GeneralSubtree, NameConstraints};
+        let at = now();
+        let lax = Policy {
+            require_revocation: false,
+            ..Policy::default_eu()
+        };
+        let dn = |pairs: &[(DnType, &str)]| {
+            let mut d = DistinguishedName::new();
+            for (t, v) in pairs {
+                d.push(t.clone(), *v);
+            }
+            d
+        };
+        let ours = dn(&[
+            (DnType::CountryName, "NO"),
+            (DnType::OrganizationName, "signgate test"),
+        ]);
+        let cases: Vec<(&str, NameConstraints, Option<&str>, Option<&str>)> = vec![
+            (
+                "permitted directory subtree (case and spacing differ)",
+                NameConstraints {
+                    permitted_subtrees: vec![GeneralSubtree::DirectoryName(dn(&[
+                        (DnType::CountryName, "no"),
+                        (DnType::OrganizationName, "Signgate  Test"),
+                    ]))],
+                    excluded_subtrees: vec![],
+                },
+                None,
+                None,
+            ),
+            (
+                "subject outside the permitted directory subtree",
+                NameConstraints {
+                    permitted_subtrees: vec![GeneralSubtree::DirectoryName(dn(&[(
+                        DnType::CountryName,
+                        "SE",
+                    )]))],
+                    excluded_subtrees: vec![],
+                },
+                None,
+                Some("directoryName"),
+            ),
+            (
+                "subject inside an excluded directory subtree",
+                NameConstraints {
+                    permitted_subtrees: vec![],
+                    excluded_subtrees: vec![GeneralSubtree::DirectoryName(ours.clone())],
+                },
+                None,
+                Some("excluded subtree"),
+            ),
+            (
+                "mailbox in a permitted domain",
+                NameConstraints {
+                    permitted_subtrees: vec![GeneralSubtree::Rfc822Name(".nav.no".into())],
+                    excluded_subtrees: vec![],
+                },
+                Some("kari@post.nav.no"),
+                None,
+            ),
+            (
+                "mailbox outside the permitted domain",
+                NameConstraints {
+                    permitted_subtrees: vec![GeneralSubtree::Rfc822Name("nav.no".into())],
+                    excluded_subtrees: vec![],
+                },
+                Some("kari@evil.example"),
+                Some("rfc822Name kari@evil.example is not within the permitted subtrees"),
+            ),
+            (
+                "excluded mailbox domain",
+                NameConstraints {
+                    permitted_subtrees: vec![],
+                    excluded_subtrees: vec![GeneralSubtree::Rfc822Name(".example".into())],
+                },
+                Some("kari@evil.example"),
+                Some("excluded"),
+            ),
+        ];
+        for (what, nc, email, expect) in cases {
+            let mut o = Opts::new(at);
+            o.interm_name_constraints = Some(nc);
+            o.signer_email = email.map(str::to_string);
+            let pki = build(&o);
+            let r = run(
+                &pki.signer.der,
+                std::slice::from_ref(&pki.interm.der),
+                &[],
+                &[],
+                std::slice::from_ref(&pki.root.der),
+                at,
+                Usage::Signature,
+                &lax,
+            );
+            match expect {
+                None => assert_eq!(
+                    r.indication,
+                    Indication::TotalPassed,
+                    "{what}: {:?}",
+                    r.errors
+                ),
+                Some(reason) => {
+                    assert_eq!(
+                        r.sub_indication,
+                        Some(SubIndication::ChainConstraintsFailure),
+                        "{what}"
+                    );
+                    assert!(
+                        r.errors
+                            .iter()
+                            .any(|e| e.constraint == "XCV: name constraints"
+                                && e.object.contains("Alice Signer")
+                                && e.reason.contains(reason)
+                                && e.reason.contains("Test Issuing CA")),
+                        "{what}: {:?}",
+                        r.errors
+                    );
+                }
+            }
+        }
     }
 
     #[test]

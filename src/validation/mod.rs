@@ -17,6 +17,7 @@ pub mod cms;
 pub mod crypto;
 pub mod etsi_report;
 pub mod evidence;
+pub mod name_constraints;
 pub mod pades;
 pub mod pdf;
 pub mod policy;
