@@ -118,23 +118,23 @@ pub fn validate_signature(
         registry: v.registry.as_deref(),
     };
 
-    // Timestamps: each validated on its own; valid ones are proofs of existence.
-    let mut ts_reports = Vec::new();
-    let mut poe_signature: Option<OffsetDateTime> = None;
-    let mut poe_archive: Vec<OffsetDateTime> = Vec::new();
-    let mut content_ts: Vec<OffsetDateTime> = Vec::new();
-    for ts in &ev.timestamps {
-        let later_archive = ev
-            .timestamps
+    // Timestamps: each validated on its own; valid ones are proofs of existence. The
+    // latest first: a timestamp whose TSA chain fails at the validation time may be
+    // validated at the time of a later archive/document timestamp (past timestamp
+    // validation, §5.6.2.4), but only of one that itself passed, so every link of a
+    // chain of archive timestamps is proven, never one that merely carries a signature
+    // (an untrusted TSA's token proves nothing).
+    let mut order: Vec<usize> = (0..ev.timestamps.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(ev.timestamps[i].gen_time));
+    let mut results: Vec<Option<TimestampReport>> = vec![None; ev.timestamps.len()];
+    let mut proven_archive: Vec<OffsetDateTime> = Vec::new();
+    for &i in &order {
+        let ts = &ev.timestamps[i];
+        let later_archive = proven_archive
             .iter()
-            .filter(|o| {
-                matches!(o.kind, TimestampKind::Archive | TimestampKind::Document)
-                    && o.gen_time > ts.gen_time
-                    && o.imprint.passed()
-                    && o.signature.passed()
-            })
-            .map(|o| o.gen_time)
-            .min();
+            .filter(|t| **t > ts.gen_time)
+            .min()
+            .copied();
         let r = validate_timestamp(
             v,
             ts,
@@ -146,6 +146,19 @@ pub fn validate_signature(
             validation_time,
             later_archive,
         );
+        if r.indication == Indication::TotalPassed
+            && matches!(ts.kind, TimestampKind::Archive | TimestampKind::Document)
+        {
+            proven_archive.push(ts.gen_time);
+        }
+        results[i] = Some(r);
+    }
+    let mut ts_reports = Vec::new();
+    let mut poe_signature: Option<OffsetDateTime> = None;
+    let mut poe_archive: Vec<OffsetDateTime> = Vec::new();
+    let mut content_ts: Vec<OffsetDateTime> = Vec::new();
+    for (ts, r) in ev.timestamps.iter().zip(results) {
+        let Some(r) = r else { continue };
         if r.indication == Indication::TotalPassed {
             match ts.kind {
                 TimestampKind::Content => content_ts.push(ts.gen_time),
@@ -591,6 +604,123 @@ const DEDUP_BUCKET: usize = 8;
 #[cfg(test)]
 mod tests {
     use super::{DEDUP_BUCKET, dedup};
+    use crate::validation::Validator;
+    use crate::validation::chain::test_pki::{Opts, Pki, build};
+    use crate::validation::evidence::{
+        Algorithms, CertRef, Check, Family, Scope, SignatureEvidence, TimestampEvidence,
+        TimestampKind,
+    };
+    use crate::validation::policy::Policy;
+    use crate::validation::report::Indication;
+    use time::{Duration, OffsetDateTime};
+
+    fn algs() -> Algorithms {
+        Algorithms {
+            digest: Some("SHA-256".into()),
+            signature: Some("ECDSA".into()),
+            signature_digest: Some("SHA-256".into()),
+            key_bits: Some(256),
+        }
+    }
+
+    fn ts(id: &str, kind: TimestampKind, at: OffsetDateTime, tsa: &Pki) -> TimestampEvidence {
+        TimestampEvidence {
+            id: id.into(),
+            kind,
+            gen_time: at,
+            token: Vec::new(),
+            imprint: Check::Passed,
+            signature: Check::Passed,
+            tsa_cert: Some(tsa.tsa.der.clone()),
+            certificates: vec![tsa.interm.der.clone()],
+            algorithms: algs(),
+            covered_certificates: Vec::new(),
+            covered_crls: Vec::new(),
+            covered_ocsps: Vec::new(),
+        }
+    }
+
+    /// Past timestamp validation across a chain of archive timestamps (§5.6.2.4): the
+    /// signature timestamp's TSA certificate has expired at the validation time; a later
+    /// document timestamp proves it existed while it was valid only if that later
+    /// timestamp itself passes. One from an untrusted TSA, though its token verifies,
+    /// proves nothing.
+    #[test]
+    fn only_proven_archive_timestamps_are_proofs_of_existence() {
+        let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        let pki = build(&Opts::new(now));
+        // Certificates valid around now + 200 days, and a PKI nobody trusts.
+        let later = build(&Opts::new(now + Duration::days(200)));
+        let untrusted = build(&Opts::new(now + Duration::days(200)));
+        let validation_time = now + Duration::days(400); // pki's TSA and signer expired
+        let v = Validator {
+            policy: Policy {
+                require_revocation: false,
+                ..Policy::default_eu()
+            },
+            explicit_anchors: vec![pki.root.der.clone(), later.root.der.clone()],
+            registry: None,
+            fetcher: None,
+        };
+        let evidence = |doc_ts_by: &Pki| SignatureEvidence {
+            id: "Sig1".into(),
+            family: Family::PAdES,
+            format: "PAdES-BASELINE-LTA".into(),
+            integrity: Check::Passed,
+            signer_cert: Some(pki.signer.der.clone()),
+            cert_ref: CertRef::Matches,
+            certificates: vec![pki.interm.der.clone()],
+            crls: Vec::new(),
+            ocsps: Vec::new(),
+            algorithms: algs(),
+            claimed_signing_time: Some(now - Duration::days(2)),
+            timestamps: vec![
+                ts(
+                    "TS-1",
+                    TimestampKind::Signature,
+                    now - Duration::days(2),
+                    &pki,
+                ),
+                ts(
+                    "DTS-1",
+                    TimestampKind::Document,
+                    now + Duration::days(200),
+                    doc_ts_by,
+                ),
+            ],
+            scope: Scope {
+                full: true,
+                description: "the whole document".into(),
+            },
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            policy_id: None,
+            notes: Vec::new(),
+        };
+
+        let r = super::validate_signature(&v, &evidence(&later), validation_time);
+        assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
+        assert_eq!(r.timestamps[0].indication, Indication::TotalPassed);
+        assert!(
+            r.timestamps[0]
+                .warnings
+                .iter()
+                .any(|w| w.constraint == "PSV: past timestamp validation"),
+            "{:?}",
+            r.timestamps[0].warnings
+        );
+        assert_eq!(r.best_signature_time, Some(now - Duration::days(2)));
+
+        let r = super::validate_signature(&v, &evidence(&untrusted), validation_time);
+        assert_ne!(r.timestamps[1].indication, Indication::TotalPassed);
+        assert_ne!(
+            r.timestamps[0].indication,
+            Indication::TotalPassed,
+            "{:?}",
+            r.timestamps[0]
+        );
+        assert_ne!(r.indication, Indication::TotalPassed);
+    }
 
     #[test]
     fn dedup_keeps_first_of_each_exact_encoding_in_order() {
