@@ -247,6 +247,9 @@ pub struct CertInfo {
     /// The nameConstraints extension value, if present (enforced by
     /// [`super::name_constraints::check_path`]).
     pub name_constraints: Option<Vec<u8>>,
+    /// policyConstraints or policyMappings is present: the path needs
+    /// [`super::policies::check_path`].
+    pub policy_processing: bool,
     /// AIA OCSP URLs.
     pub ocsp_urls: Vec<String>,
     /// CRL distribution point URLs.
@@ -318,6 +321,7 @@ impl CertInfo {
             eku: None,
             unknown_critical: Vec::new(),
             name_constraints: None,
+            policy_processing: false,
             ocsp_urls: Vec::new(),
             crl_urls: Vec::new(),
             ocsp_nocheck: false,
@@ -390,6 +394,7 @@ impl CertInfo {
                 }
                 "1.3.6.1.5.5.7.48.1.5" => info.ocsp_nocheck = true,
                 "2.5.29.30" => info.name_constraints = Some(v.to_vec()),
+                "2.5.29.33" | "2.5.29.36" => info.policy_processing = true,
                 other => {
                     if ext.critical && !KNOWN_EXTENSIONS.contains(&other) {
                         info.unknown_critical.push(other.to_string());
@@ -923,6 +928,30 @@ pub fn check_certificate_sharing(
         }
     }
 
+    // Certificate policies (RFC 5280 §6.1.3 (d)–(f)): only a requireExplicitPolicy or
+    // a policy mapping can make them fail; the path excludes the trust anchor.
+    if n > 1 && certs[..n - 1].iter().any(|c| c.policy_processing) {
+        let path: Vec<super::policies::PathCert<'_>> = certs[..n - 1]
+            .iter()
+            .rev()
+            .map(|c| super::policies::PathCert {
+                der: &c.der,
+                self_issued: c.is_self_issued(),
+            })
+            .collect();
+        if let Err(e) = super::policies::check_path(&path) {
+            fail(
+                &mut out,
+                SubIndication::ChainConstraintsFailure,
+                Finding::new(
+                    "XCV: certificate policies",
+                    target.label.clone(),
+                    e.to_string(),
+                ),
+            );
+        }
+    }
+
     // The certificate's own usage.
     let eku_has = |o: ObjectIdentifier| target.eku.as_ref().is_some_and(|(e, _)| e.contains(&o));
     match input.usage {
@@ -1171,6 +1200,10 @@ pub(crate) mod test_pki {
         pub interm_name_constraints: Option<rcgen::NameConstraints>,
         /// subjectAltName rfc822Name of the signer.
         pub signer_email: Option<String>,
+        /// Extra extensions (OID arcs, DER value) of the issuing CA and of the signer.
+        pub interm_extensions: Vec<(Vec<u64>, Vec<u8>)>,
+        /// See `interm_extensions`.
+        pub signer_extensions: Vec<(Vec<u64>, Vec<u8>)>,
     }
 
     impl Opts {
@@ -1183,6 +1216,8 @@ pub(crate) mod test_pki {
                 signer_not_after: None,
                 interm_name_constraints: None,
                 signer_email: None,
+                interm_extensions: Vec::new(),
+                signer_extensions: Vec::new(),
             }
         }
     }
@@ -1283,6 +1318,10 @@ pub(crate) mod test_pki {
             vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::CrlSign]
         };
         ip.name_constraints = o.interm_name_constraints.clone();
+        for (oid, v) in &o.interm_extensions {
+            ip.custom_extensions
+                .push(CustomExtension::from_oid_content(oid, v.clone()));
+        }
         let interm = node(ip, Some(&root));
 
         let mut sp = params(
@@ -1300,6 +1339,10 @@ pub(crate) mod test_pki {
         }];
         if let Some(u) = &o.ocsp_url {
             sp.custom_extensions.push(aia_ocsp(u));
+        }
+        for (oid, v) in &o.signer_extensions {
+            sp.custom_extensions
+                .push(CustomExtension::from_oid_content(oid, v.clone()));
         }
         if let Some(e) = &o.signer_email {
             sp.subject_alt_names = vec![rcgen::SanType::Rfc822Name(e.clone().try_into().unwrap())];
@@ -1691,6 +1734,109 @@ mod tests {
                         r.errors
                     );
                 }
+            }
+        }
+    }
+
+    /// RFC 5280 policy processing: a CA's requireExplicitPolicy makes the path need a
+    /// policy valid from that CA down to the signer (policy mappings followed).
+    #[test]
+    fn required_explicit_policies_are_enforced() {
+        use der::Encode as _;
+        use x509_cert::ext::pkix::certpolicy::PolicyInformation;
+        use x509_cert::ext::pkix::constraints::PolicyConstraints;
+        use x509_cert::ext::pkix::{CertificatePolicies, PolicyMapping, PolicyMappings};
+        let at = now();
+        let lax = Policy {
+            require_revocation: false,
+            ..Policy::default_eu()
+        };
+        let p1 = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.1");
+        let p2 = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.2");
+        let policies = |ids: &[ObjectIdentifier]| {
+            (
+                vec![2, 5, 29, 32],
+                CertificatePolicies(
+                    ids.iter()
+                        .map(|o| PolicyInformation {
+                            policy_identifier: *o,
+                            policy_qualifiers: None,
+                        })
+                        .collect(),
+                )
+                .to_der()
+                .unwrap(),
+            )
+        };
+        let require = (
+            vec![2, 5, 29, 36],
+            PolicyConstraints {
+                require_explicit_policy: Some(0),
+                inhibit_policy_mapping: None,
+            }
+            .to_der()
+            .unwrap(),
+        );
+        let map_p1_p2 = (
+            vec![2, 5, 29, 33],
+            PolicyMappings(vec![PolicyMapping {
+                issuer_domain_policy: p1,
+                subject_domain_policy: p2,
+            }])
+            .to_der()
+            .unwrap(),
+        );
+        let cases = [
+            ("signer under the required policy", vec![], Some(p1), true),
+            ("signer under another policy", vec![], Some(p2), false),
+            ("signer without certificatePolicies", vec![], None, false),
+            ("mapped policy", vec![map_p1_p2.clone()], Some(p2), true),
+            (
+                "unmapped original policy",
+                vec![map_p1_p2.clone()],
+                Some(p1),
+                false,
+            ),
+        ];
+        for (what, extra, signer_policy, ok) in cases {
+            let mut o = Opts::new(at);
+            o.interm_extensions = vec![policies(&[p1]), require.clone()];
+            o.interm_extensions.extend(extra);
+            if let Some(p) = signer_policy {
+                o.signer_extensions = vec![policies(&[p])];
+            }
+            let pki = build(&o);
+            let r = run(
+                &pki.signer.der,
+                std::slice::from_ref(&pki.interm.der),
+                &[],
+                &[],
+                std::slice::from_ref(&pki.root.der),
+                at,
+                Usage::Signature,
+                &lax,
+            );
+            if ok {
+                assert_eq!(
+                    r.indication,
+                    Indication::TotalPassed,
+                    "{what}: {:?}",
+                    r.errors
+                );
+            } else {
+                assert_eq!(
+                    r.sub_indication,
+                    Some(SubIndication::ChainConstraintsFailure),
+                    "{what}"
+                );
+                assert!(
+                    r.errors
+                        .iter()
+                        .any(|e| e.constraint == "XCV: certificate policies"
+                            && e.reason.contains("requireExplicitPolicy")),
+                    "{what}: {:?}",
+                    r.errors
+                );
             }
         }
     }

@@ -20,6 +20,7 @@ pub mod evidence;
 pub mod name_constraints;
 pub mod pades;
 pub mod pdf;
+pub mod policies;
 pub mod policy;
 pub mod process;
 pub mod qcstatements;
