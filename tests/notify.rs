@@ -450,7 +450,46 @@ async fn unconfigured_channels_are_recorded_not_sent_and_ended_jobs_cancel() {
     e.svc.cancel(&e.org, &c.id, t0).await.unwrap();
     assert_eq!(w.run_due(t0).await.unwrap(), [Attempt::Cancelled]);
     assert_eq!(rows(&e, &c).await[0].2, Status::Cancelled);
+    // Past the deadline (before the scheduler has expired the job): cancelled too.
+    let late = job(
+        &e,
+        "portal",
+        serde_json::json!([{"national_id": OLA, "mobile": "91234567"}]),
+        t0,
+    )
+    .await;
+    let after = late.expires_at + time::Duration::minutes(1);
+    assert_eq!(w.run_due(after).await.unwrap(), [Attempt::Cancelled]);
+    let r = rows(&e, &late).await;
+    assert_eq!(r[0].4.as_deref(), Some("the job's deadline has passed"));
     assert_eq!(sms.requests(), 0);
+
+    // A second outcome for the same attempt (a worker whose lease ran out) changes nothing.
+    let twice = job(
+        &e,
+        "portal",
+        serde_json::json!([{"national_id": OLA, "mobile": "91234567"}]),
+        t0,
+    )
+    .await;
+    let store = e.svc.store();
+    let n = store
+        .claim_notification(t0, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("the new row is due");
+    use signgate::archive::store::NotificationOutcome as O;
+    store
+        .notification_outcome(&n, O::Sent { provider_ref: "a" }, None, t0)
+        .await
+        .unwrap();
+    store
+        .notification_outcome(&n, O::Failed { error: "late" }, None, t0)
+        .await
+        .unwrap();
+    assert_eq!(rows(&e, &twice).await[0].2, Status::Sent);
+    let kinds = event_kinds(&e, &twice).await;
+    assert_eq!(kinds, ["job_created", "signer_notified"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

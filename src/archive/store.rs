@@ -1107,7 +1107,7 @@ impl Store {
             ),
         };
         let (_gate, mut tx) = self.begin_write().await?;
-        sqlx::query(
+        let updated = sqlx::query(
             "UPDATE notifications SET status = $1, \
              next_attempt_at = CASE WHEN $2 >= 0 THEN $2 ELSE next_attempt_at END, \
              finished_at = $3, last_error = $4, provider_ref = COALESCE($5, provider_ref), \
@@ -1121,6 +1121,11 @@ impl Store {
         .bind(&n.id)
         .execute(&mut *tx)
         .await?;
+        if updated.rows_affected() != 1 {
+            // Another worker recorded an outcome first (this one's lease ran out): its event
+            // stands, this one is not added.
+            return Ok(());
+        }
         let kind = match status {
             NotificationStatus::Sent => Some("signer_notified"),
             NotificationStatus::Failed | NotificationStatus::NotSent => Some("notification_failed"),

@@ -2,13 +2,14 @@
 //! change that activated the signer), renders each message at send time and hands it to the
 //! configured channel, with retries, exponential backoff and a final `failed` state.
 //!
-//! Per leased row: a job that is no longer in progress, or a signer who is no longer waiting,
-//! cancels it; a channel that is not configured marks it `not_sent` (with the reason, and a
-//! `notification_failed` event to the sender); otherwise the message is rendered (the signing
-//! link is derived from the signer id at this moment, never stored) and sent. A temporary
-//! failure is retried after `retry_base · 2^(attempts-1)` (at most `retry_max`) until
-//! `max_attempts`; a permanent one fails at once. Final outcomes reach the sender as
-//! `signer_notified` / `notification_failed` events (feed and webhook).
+//! Delivery is at least once: a worker that outlives its lease mid-send may see the row sent
+//! again by another. Per leased row: a job that is no longer in progress or past its deadline,
+//! or a signer who is no longer waiting, cancels it; a channel that is not configured marks it
+//! `not_sent` (with the reason, and a `notification_failed` event to the sender); otherwise the
+//! message is rendered (the signing link is derived from the signer id at this moment, never
+//! stored) and sent. A temporary failure is retried after `retry_base · 2^(attempts-1)` (at
+//! most `retry_max`) until `max_attempts`; a permanent one fails at once. Final outcomes reach
+//! the sender as `signer_notified` / `notification_failed` events (feed and webhook).
 //!
 //! [`Worker::run_due`] processes everything due at a given time once; tests drive it with their
 //! own clock. [`Worker::run`] is the loop `serve` starts.
@@ -133,6 +134,18 @@ impl Worker {
                 webhook,
                 now,
                 NotificationOutcome::Cancelled { reason: &reason },
+            )
+            .await?;
+            return Ok(Attempt::Cancelled);
+        }
+        if now >= job.expires_at {
+            self.record(
+                n,
+                webhook,
+                now,
+                NotificationOutcome::Cancelled {
+                    reason: "the job's deadline has passed",
+                },
             )
             .await?;
             return Ok(Attempt::Cancelled);
