@@ -885,6 +885,51 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
+/// The signer-notification worker with the channels `[notify.smtp]` and `[notify.sms]`
+/// configure (a channel that is configured but cannot be set up stops the start).
+pub fn notification_worker(state: &AppState) -> Result<crate::notify::outbox::Worker> {
+    let cfg = &state.config;
+    let n = &cfg.notify;
+    let host = reqwest::Url::parse(cfg.public_base())
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "localhost".into());
+    let email = n
+        .smtp
+        .as_ref()
+        .map(|c| crate::notify::email::Mailer::new(c, &host))
+        .transpose()
+        .context("setting up e-mail notifications")?;
+    let sms = n
+        .sms
+        .as_ref()
+        .map(crate::notify::sms::SmsGateway::new)
+        .transpose()
+        .context("setting up SMS notifications")?;
+    tracing::info!(
+        email = email.is_some(),
+        sms = sms.is_some(),
+        "signer notifications"
+    );
+    let jobs = state.jobs.clone();
+    Ok(crate::notify::outbox::Worker::new(
+        state.jobs.store().clone(),
+        crate::notify::outbox::Channels { email, sms },
+        crate::notify::outbox::Settings {
+            max_attempts: n.max_attempts,
+            retry_base: n.retry_base,
+            retry_max: n.retry_max,
+            poll_interval: n.poll_interval,
+            lease: n
+                .smtp
+                .as_ref()
+                .map_or(Duration::from_secs(60), |s| s.timeout * 4)
+                + Duration::from_secs(60),
+        },
+        Arc::new(move |signer_id: &str| jobs.signing_url_for(signer_id)),
+    ))
+}
+
 /// Runs the gateway until SIGINT/SIGTERM.
 pub async fn serve(cfg: Config) -> Result<()> {
     let listen = cfg.server.listen;
@@ -934,6 +979,12 @@ pub async fn serve(cfg: Config) -> Result<()> {
             webhooks.clone(),
             rx.clone(),
         )));
+    }
+    if n.workers > 0 {
+        let worker = notification_worker(&state)?;
+        for _ in 0..n.workers {
+            tasks.push(tokio::spawn(worker.clone().run(rx.clone())));
+        }
     }
     let listener = tokio::net::TcpListener::bind(listen)
         .await

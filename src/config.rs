@@ -173,6 +173,41 @@ pub struct NotifyConfig {
     #[serde(with = "humantime_serde")]
     pub webhook_poll_interval: Duration,
     pub allow_private_destinations: Option<bool>,
+    /// Workers sending signer notifications (e-mail, SMS) in this process.
+    #[serde(default = "one")]
+    pub workers: usize,
+    /// Attempts per notification before it is marked failed.
+    #[serde(default = "default_notify_attempts")]
+    pub max_attempts: i64,
+    /// Wait before the second attempt; doubled after each failure up to `retry_max`.
+    #[serde(default = "default_retry_base", with = "humantime_serde")]
+    pub retry_base: Duration,
+    #[serde(default = "default_retry_max", with = "humantime_serde")]
+    pub retry_max: Duration,
+    #[serde(default = "default_notify_poll", with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// E-mail: the SMTP relay. Unset: e-mail notifications are recorded as `not_sent`.
+    #[serde(default)]
+    pub smtp: Option<crate::notify::email::SmtpConfig>,
+    /// SMS: LINK Mobility's SMS REST API. Unset: SMS notifications are recorded as `not_sent`.
+    #[serde(default)]
+    pub sms: Option<crate::notify::sms::SmsConfig>,
+}
+
+fn one() -> usize {
+    1
+}
+fn default_notify_attempts() -> i64 {
+    8
+}
+fn default_retry_base() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_retry_max() -> Duration {
+    Duration::from_secs(3600)
+}
+fn default_notify_poll() -> Duration {
+    Duration::from_millis(500)
 }
 
 /// Time-stamping (`[tsa]`): the RFC 3161 authorities the sealing pipeline asks, and the
@@ -421,7 +456,17 @@ pub enum LogFormat {
 }
 
 /// Keys whose environment values are strings as given, never parsed as numbers or lists.
-const RAW_ENV_KEYS: &[&str] = &["keys.seal_pkcs11.pin", "keys.tsa_pkcs11.pin"];
+const RAW_ENV_KEYS: &[&str] = &[
+    "keys.seal_pkcs11.pin",
+    "keys.tsa_pkcs11.pin",
+    "notify.smtp.username",
+    "notify.smtp.password",
+    "notify.sms.username",
+    "notify.sms.password",
+    "notify.sms.platform_id",
+    "notify.sms.platform_partner_id",
+    "notify.sms.source",
+];
 
 impl Config {
     /// Loads defaults, then `file` (if any), then `SIGNGATE__…` environment overrides.
@@ -530,6 +575,35 @@ impl Config {
         if self.authority.timeout.is_zero() || self.authority.max_body_bytes == 0 {
             return Err(ConfigError::Invalid(
                 "authority.timeout and authority.max_body_bytes must be above zero".into(),
+            ));
+        }
+        if self.notify.max_attempts < 1 || self.notify.retry_base.is_zero() {
+            return Err(ConfigError::Invalid(
+                "notify.max_attempts must be at least 1 and notify.retry_base above zero".into(),
+            ));
+        }
+        if let Some(sms) = &self.notify.sms {
+            match url_scheme(&sms.url) {
+                None => {
+                    return Err(ConfigError::Invalid(format!(
+                        "notify.sms.url {:?} is not an http(s) URL",
+                        sms.url
+                    )));
+                }
+                Some("http") if self.profile == Profile::Production => {
+                    return Err(ConfigError::Production(
+                        "notify.sms.url must be https".into(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        if let Some(smtp) = &self.notify.smtp
+            && smtp.tls == crate::notify::email::SmtpTls::None
+            && self.profile == Profile::Production
+        {
+            return Err(ConfigError::Production(
+                "notify.smtp.tls = \"none\" (mail and links in clear text)".into(),
             ));
         }
         if let Some(p) = &self.tsa.policy
@@ -869,6 +943,45 @@ mod tests {
         ])
         .unwrap_err();
         assert!(e.to_string().contains("must be https"), "{e}");
+    }
+
+    #[test]
+    fn notify_channels_from_env_keep_secrets_verbatim_and_out_of_debug() {
+        let cfg = load(&[
+            ("NOTIFY__SMTP__HOST", "smtp.example.no"),
+            ("NOTIFY__SMTP__PORT", "2525"),
+            ("NOTIFY__SMTP__FROM", "Signgate <no-reply@example.no>"),
+            ("NOTIFY__SMTP__USERNAME", "0042"),
+            ("NOTIFY__SMTP__PASSWORD", "007"),
+            ("NOTIFY__SMS__USERNAME", "u"),
+            ("NOTIFY__SMS__PASSWORD", "1234"),
+            ("NOTIFY__SMS__PLATFORM_PARTNER_ID", "030978"),
+            ("NOTIFY__SMS__SOURCE", "Signgate"),
+        ])
+        .unwrap();
+        let smtp = cfg.notify.smtp.as_ref().unwrap();
+        assert_eq!(smtp.port, Some(2525));
+        assert_eq!(smtp.username.as_deref(), Some("0042"));
+        assert_eq!(smtp.password.as_deref(), Some("007"));
+        assert_eq!(smtp.tls, crate::notify::email::SmtpTls::Starttls);
+        let sms = cfg.notify.sms.as_ref().unwrap();
+        assert_eq!(sms.platform_partner_id, "030978");
+        assert_eq!(sms.password, "1234");
+        assert_eq!(sms.url, "https://wsx.sp247.net");
+        let dbg = format!("{:?}", cfg.notify);
+        assert!(!dbg.contains("007") && !dbg.contains("1234"), "{dbg}");
+        assert!(cfg.notify.smtp.is_some() && load(&[]).unwrap().notify.smtp.is_none());
+        let plain = load(&[
+            ("PROFILE", "production"),
+            ("NOTIFY__SMTP__HOST", "localhost"),
+            ("NOTIFY__SMTP__FROM", "a@example.no"),
+            ("NOTIFY__SMTP__TLS", "none"),
+        ]);
+        assert!(
+            matches!(&plain, Err(ConfigError::Production(m)) if m.contains("notify.smtp.tls")),
+            "{:?}",
+            plain.err()
+        );
     }
 
     #[test]

@@ -18,9 +18,10 @@ use time::OffsetDateTime;
 
 use crate::authority::AuthorityKind;
 use crate::jobs::model::{
-    Document, Job, JobKind, JobStatus, Loa, OnBehalfOf, Redirects, Signer, SignerIdentifier,
-    SignerStatus,
+    CoSignerOf, Document, Job, JobKind, JobStatus, Language, Loa, OnBehalfOf, Redirects, Signer,
+    SignerIdentifier, SignerStatus,
 };
+use crate::notify::{Channel, NewNotification, Purpose, Status as NotificationStatus};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -76,6 +77,59 @@ pub struct ApiKeyRecord {
 pub struct NewJobRecord<'a> {
     pub job: &'a Job,
     pub signer_token_hashes: &'a [String],
+    /// Notifications of the signers active from the start.
+    pub notifications: &'a [NewNotification],
+}
+
+/// A signer added to a job in progress, with the SHA-256 of its signing-URL secret.
+#[derive(Debug, Clone)]
+pub struct AddedSigner {
+    pub signer: Signer,
+    pub token_hash: String,
+}
+
+/// A signer notification leased by a notify worker.
+#[derive(Debug, Clone)]
+pub struct NotificationDelivery {
+    pub id: String,
+    pub org_id: String,
+    pub job_id: String,
+    pub signer_id: String,
+    pub purpose: Purpose,
+    pub channel: Channel,
+    pub destination: String,
+    pub lang: Language,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+}
+
+/// What happened to one notification attempt.
+#[derive(Debug, Clone, Copy)]
+pub enum NotificationOutcome<'a> {
+    /// Accepted by the relay or gateway, with its reference (our Message-ID, LINK's messageId).
+    Sent { provider_ref: &'a str },
+    /// Try again at `at`.
+    Retry { at: OffsetDateTime, error: &'a str },
+    /// Given up: refused for good or out of attempts.
+    Failed { error: &'a str },
+    /// The channel is not configured.
+    NotSent { reason: &'a str },
+    /// No longer needed.
+    Cancelled { reason: &'a str },
+}
+
+/// A signer notification as the API shows it.
+#[derive(Debug, Clone)]
+pub struct NotificationRecord {
+    pub signer_id: String,
+    pub purpose: Purpose,
+    pub channel: Channel,
+    pub status: NotificationStatus,
+    pub attempts: i64,
+    pub created_at: OffsetDateTime,
+    pub finished_at: Option<OffsetDateTime>,
+    /// The last failure, or why it was not sent or cancelled.
+    pub reason: Option<String>,
 }
 
 /// An event to append to the organisation's feed.
@@ -133,6 +187,10 @@ pub struct Transition {
     pub enqueue_seal: bool,
     pub dequeue_seal: bool,
     pub events: Vec<NewEvent>,
+    /// Signers added to the job (co-signers from the business register).
+    pub added_signers: Vec<AddedSigner>,
+    /// Signer notifications to queue (outbox rows; a duplicate of a queued one is ignored).
+    pub notifications: Vec<NewNotification>,
 }
 
 #[derive(Debug, Clone)]
@@ -488,8 +546,8 @@ impl Store {
         let (_gate, mut tx) = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO jobs (id, org_id, title, kind, status, required_loa, reference, \
-             callback_url, redirect_json, created_at, expires_at, version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0)",
+             callback_url, redirect_json, created_at, expires_at, version, nonsensitive_title) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12)",
         )
         .bind(&job.id)
         .bind(&job.org_id)
@@ -502,6 +560,7 @@ impl Store {
         .bind(&redirect)
         .bind(to_ms(job.created_at))
         .bind(to_ms(job.expires_at))
+        .bind(&job.nonsensitive_title)
         .execute(&mut *tx)
         .await?;
         for d in &job.documents {
@@ -522,33 +581,9 @@ impl Store {
             .await?;
         }
         for (s, token_hash) in job.signers.iter().zip(rec.signer_token_hashes) {
-            let obo = s.on_behalf_of.as_ref().map(|o| o.orgnr.clone());
-            let obo_authority = s
-                .on_behalf_of
-                .as_ref()
-                .map(|o| o.authority.as_str().to_string());
-            sqlx::query(
-                "INSERT INTO signers (id, job_id, position, identifier_kind, identifier, \
-                 on_behalf_of, email, mobile, signing_order, status, status_at, token_hash, \
-                 on_behalf_authority) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            )
-            .bind(&s.id)
-            .bind(&job.id)
-            .bind(i64::from(s.position))
-            .bind(s.identifier.kind())
-            .bind(s.identifier.value())
-            .bind(obo)
-            .bind(&s.email)
-            .bind(&s.mobile)
-            .bind(i64::from(s.order))
-            .bind(s.status.as_str())
-            .bind(to_ms(s.status_at))
-            .bind(token_hash)
-            .bind(obo_authority)
-            .execute(&mut *tx)
-            .await?;
+            insert_signer(&mut tx, &job.id, s, token_hash).await?;
         }
+        insert_notifications(&mut tx, job, rec.notifications, now).await?;
         append_events(&mut tx, &job.org_id, now, &[event]).await?;
         tx.commit().await?;
         Ok(())
@@ -563,7 +598,8 @@ impl Store {
     ) -> Result<Option<(Job, i64)>, StoreError> {
         let row = sqlx::query(
             "SELECT id, org_id, title, kind, status, required_loa, reference, callback_url, \
-             redirect_json, created_at, expires_at, completed_at, version FROM jobs WHERE id = $1",
+             redirect_json, created_at, expires_at, completed_at, version, nonsensitive_title \
+             FROM jobs WHERE id = $1",
         )
         .bind(job_id)
         .fetch_optional(&self.pool)
@@ -577,8 +613,8 @@ impl Store {
         let signers = sqlx::query(
             "SELECT id, position, identifier_kind, identifier, on_behalf_of, \
              on_behalf_authority, email, mobile, signing_order, status, status_at, identity_json, \
-             client_ip, user_agent, authority_json FROM signers WHERE job_id = $1 \
-             ORDER BY position",
+             client_ip, user_agent, authority_json, lang, added_for, notify_context \
+             FROM signers WHERE job_id = $1 ORDER BY position",
         )
         .bind(job_id)
         .fetch_all(&self.pool)
@@ -594,6 +630,7 @@ impl Store {
             id: row.try_get("id")?,
             org_id: owner,
             title: row.try_get("title")?,
+            nonsensitive_title: row.try_get("nonsensitive_title")?,
             kind: parse_col(&row, "kind", JobKind::parse)?,
             status: parse_col(&row, "status", JobStatus::parse)?,
             required_loa: parse_col(&row, "required_loa", Loa::parse)?,
@@ -730,6 +767,22 @@ impl Store {
                 .bind(&t.job_id)
                 .execute(&mut *tx)
                 .await?;
+        }
+        for a in &t.added_signers {
+            let r = insert_signer(&mut tx, &t.job_id, &a.signer, &a.token_hash).await;
+            if let Err(StoreError::Db(e)) = &r
+                && is_unique_violation(e)
+            {
+                return Err(StoreError::Duplicate);
+            }
+            r?;
+        }
+        if !t.notifications.is_empty() {
+            let ids = JobRef {
+                id: &t.job_id,
+                org_id: &t.org_id,
+            };
+            insert_notifications(&mut tx, ids, &t.notifications, now).await?;
         }
         append_events(&mut tx, &t.org_id, now, &t.events).await?;
         tx.commit().await?;
@@ -957,6 +1010,184 @@ impl Store {
         Ok(())
     }
 
+    // ---------------------------------------------------------------- signer notifications
+
+    /// Leases the next due signer notification (attempts + 1).
+    pub async fn claim_notification(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<NotificationDelivery>, StoreError> {
+        let _gate = self.gate().await;
+        let until = to_ms(now) + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
+        let sql = match self.dialect {
+            Dialect::Postgres => {
+                "UPDATE notifications SET lease_until = $1, attempts = attempts + 1 \
+                 WHERE id = (SELECT id FROM notifications WHERE status = 'pending' \
+                 AND next_attempt_at <= $2 AND lease_until <= $2 ORDER BY next_attempt_at, id \
+                 LIMIT 1 FOR UPDATE SKIP LOCKED) AND status = 'pending' AND lease_until <= $2 \
+                 RETURNING id, org_id, job_id, signer_id, purpose, channel, destination, lang, \
+                 attempts"
+            }
+            Dialect::Sqlite => {
+                "UPDATE notifications SET lease_until = $1, attempts = attempts + 1 \
+                 WHERE id = (SELECT id FROM notifications WHERE status = 'pending' \
+                 AND next_attempt_at <= $2 AND lease_until <= $2 ORDER BY next_attempt_at, id \
+                 LIMIT 1) AND status = 'pending' AND lease_until <= $2 \
+                 RETURNING id, org_id, job_id, signer_id, purpose, channel, destination, lang, \
+                 attempts"
+            }
+        };
+        let Some(r) = sqlx::query(sql)
+            .bind(until)
+            .bind(to_ms(now))
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(NotificationDelivery {
+            id: r.try_get("id")?,
+            org_id: r.try_get("org_id")?,
+            job_id: r.try_get("job_id")?,
+            signer_id: r.try_get("signer_id")?,
+            purpose: parse_col(&r, "purpose", Purpose::parse)?,
+            channel: parse_col(&r, "channel", Channel::parse)?,
+            destination: r.try_get("destination")?,
+            lang: parse_col(&r, "lang", Language::parse)?,
+            attempts: r.try_get("attempts")?,
+        }))
+    }
+
+    /// Records the outcome of a notification attempt, and for a final one (sent, failed, not
+    /// sent) tells the sender in the same transaction: `signer_notified` or
+    /// `notification_failed` (feed, and `webhook` when the job has a callback URL).
+    pub async fn notification_outcome(
+        &self,
+        n: &NotificationDelivery,
+        outcome: NotificationOutcome<'_>,
+        webhook: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (status, next, finished, error, reference) = match outcome {
+            NotificationOutcome::Sent { provider_ref } => (
+                NotificationStatus::Sent,
+                None,
+                Some(to_ms(now)),
+                None,
+                Some(provider_ref),
+            ),
+            NotificationOutcome::Retry { at, error } => (
+                NotificationStatus::Pending,
+                Some(to_ms(at)),
+                None,
+                Some(error),
+                None,
+            ),
+            NotificationOutcome::Failed { error } => (
+                NotificationStatus::Failed,
+                None,
+                Some(to_ms(now)),
+                Some(error),
+                None,
+            ),
+            NotificationOutcome::NotSent { reason } => (
+                NotificationStatus::NotSent,
+                None,
+                Some(to_ms(now)),
+                Some(reason),
+                None,
+            ),
+            NotificationOutcome::Cancelled { reason } => (
+                NotificationStatus::Cancelled,
+                None,
+                Some(to_ms(now)),
+                Some(reason),
+                None,
+            ),
+        };
+        let (_gate, mut tx) = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE notifications SET status = $1, \
+             next_attempt_at = CASE WHEN $2 >= 0 THEN $2 ELSE next_attempt_at END, \
+             finished_at = $3, last_error = $4, provider_ref = COALESCE($5, provider_ref), \
+             lease_until = 0 WHERE id = $6 AND status = 'pending'",
+        )
+        .bind(status.as_str())
+        .bind(next.unwrap_or(-1))
+        .bind(finished)
+        .bind(error)
+        .bind(reference)
+        .bind(&n.id)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            // Another worker recorded an outcome first (this one's lease ran out): its event
+            // stands, this one is not added.
+            return Ok(());
+        }
+        let kind = match status {
+            NotificationStatus::Sent => Some("signer_notified"),
+            NotificationStatus::Failed | NotificationStatus::NotSent => Some("notification_failed"),
+            NotificationStatus::Pending | NotificationStatus::Cancelled => None,
+        };
+        if let Some(kind) = kind {
+            let mut data = serde_json::json!({
+                "notification_id": n.id,
+                "channel": n.channel.as_str(),
+                "purpose": n.purpose.as_str(),
+                "status": status.as_str(),
+                "attempts": n.attempts,
+            });
+            if let Some(e) = error {
+                data["reason"] = serde_json::Value::String(e.to_string());
+            }
+            append_events(
+                &mut tx,
+                &n.org_id,
+                now,
+                &[NewEvent {
+                    job_id: Some(n.job_id.clone()),
+                    signer_id: Some(n.signer_id.clone()),
+                    kind: kind.into(),
+                    data,
+                    webhook,
+                }],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every notification of a job, oldest first.
+    pub async fn job_notifications(
+        &self,
+        job_id: &str,
+    ) -> Result<Vec<NotificationRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT signer_id, purpose, channel, status, attempts, created_at, finished_at, \
+             last_error FROM notifications WHERE job_id = $1 ORDER BY created_at, id",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(NotificationRecord {
+                    signer_id: r.try_get("signer_id")?,
+                    purpose: parse_col(r, "purpose", Purpose::parse)?,
+                    channel: parse_col(r, "channel", Channel::parse)?,
+                    status: parse_col(r, "status", NotificationStatus::parse)?,
+                    attempts: r.try_get("attempts")?,
+                    created_at: from_ms(r.try_get("created_at")?),
+                    finished_at: r.try_get::<Option<i64>, _>("finished_at")?.map(from_ms),
+                    reason: r.try_get("last_error")?,
+                })
+            })
+            .collect()
+    }
+
     // ---------------------------------------------------------------- events / audit
 
     pub async fn events_after(
@@ -1126,6 +1357,112 @@ async fn append_events(
     Ok(())
 }
 
+/// The job a notification row belongs to.
+#[derive(Clone, Copy)]
+struct JobRef<'a> {
+    id: &'a str,
+    org_id: &'a str,
+}
+
+impl<'a> From<&'a Job> for JobRef<'a> {
+    fn from(j: &'a Job) -> Self {
+        JobRef {
+            id: &j.id,
+            org_id: &j.org_id,
+        }
+    }
+}
+
+/// The stored form of a co-signer's non-sensitive notification context.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct NotifyContext {
+    org_name: Option<String>,
+    role_code: String,
+    role_text: Option<String>,
+}
+
+async fn insert_signer(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    job_id: &str,
+    s: &Signer,
+    token_hash: &str,
+) -> Result<(), StoreError> {
+    let obo = s.on_behalf_of.as_ref().map(|o| o.orgnr.clone());
+    let obo_authority = s
+        .on_behalf_of
+        .as_ref()
+        .map(|o| o.authority.as_str().to_string());
+    let (added_by, added_for, context) = match &s.co_signer_of {
+        Some(c) => (
+            Some("co_signer"),
+            Some(c.signer_id.clone()),
+            serde_json::to_string(&NotifyContext {
+                org_name: c.org_name.clone(),
+                role_code: c.role_code.clone(),
+                role_text: c.role_text.clone(),
+            })
+            .ok(),
+        ),
+        None => (None, None, None),
+    };
+    sqlx::query(
+        "INSERT INTO signers (id, job_id, position, identifier_kind, identifier, \
+         on_behalf_of, email, mobile, signing_order, status, status_at, token_hash, \
+         on_behalf_authority, lang, added_by, added_for, notify_context) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    )
+    .bind(&s.id)
+    .bind(job_id)
+    .bind(i64::from(s.position))
+    .bind(s.identifier.kind())
+    .bind(s.identifier.value().into_owned())
+    .bind(obo)
+    .bind(&s.email)
+    .bind(&s.mobile)
+    .bind(i64::from(s.order))
+    .bind(s.status.as_str())
+    .bind(to_ms(s.status_at))
+    .bind(token_hash)
+    .bind(obo_authority)
+    .bind(s.lang.as_str())
+    .bind(added_by)
+    .bind(added_for)
+    .bind(context)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Queues notifications; one already queued for the same signer, purpose and channel stays.
+async fn insert_notifications<'a>(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    job: impl Into<JobRef<'a>>,
+    notifications: &[NewNotification],
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let job = job.into();
+    for n in notifications {
+        sqlx::query(
+            "INSERT INTO notifications (id, org_id, job_id, signer_id, purpose, channel, \
+             destination, lang, status, attempts, next_attempt_at, lease_until, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, 0, $9) \
+             ON CONFLICT (signer_id, purpose, channel) DO NOTHING",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(job.org_id)
+        .bind(job.id)
+        .bind(&n.signer_id)
+        .bind(n.purpose.as_str())
+        .bind(n.channel.as_str())
+        .bind(&n.destination)
+        .bind(n.lang.as_str())
+        .bind(to_ms(now))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 fn parse_col<T>(row: &AnyRow, col: &str, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
     let s: String = row.try_get(col)?;
     parse(&s).ok_or_else(|| corrupt(col, &s))
@@ -1159,7 +1496,29 @@ fn signer_from_row(r: &AnyRow) -> Result<Signer, StoreError> {
         on_behalf_of: obo.map(|orgnr| OnBehalfOf { orgnr, authority }),
         email: r.try_get("email")?,
         mobile: r.try_get("mobile")?,
+        lang: r
+            .try_get::<Option<String>, _>("lang")?
+            .as_deref()
+            .map_or(Some(Language::Nb), Language::parse)
+            .ok_or_else(|| corrupt("lang", "?"))?,
         order: u8::try_from(r.try_get::<i64, _>("signing_order")?).unwrap_or(0),
+        co_signer_of: {
+            let added_for: Option<String> = r.try_get("added_for")?;
+            let context: Option<String> = r.try_get("notify_context")?;
+            match (added_for, context) {
+                (Some(signer_id), Some(c)) => {
+                    let c: NotifyContext =
+                        serde_json::from_str(&c).map_err(|_| corrupt("notify_context", &c))?;
+                    Some(CoSignerOf {
+                        signer_id,
+                        org_name: c.org_name,
+                        role_code: c.role_code,
+                        role_text: c.role_text,
+                    })
+                }
+                _ => None,
+            }
+        },
         status: parse_col(r, "status", SignerStatus::parse)?,
         status_at: from_ms(r.try_get("status_at")?),
         identity_json: r.try_get("identity_json")?,

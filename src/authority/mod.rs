@@ -29,9 +29,9 @@ pub use facts::{Answer, RegisterFacts};
 pub use preview::Preview;
 pub use register::RegisterClient;
 pub use rules::{
-    AuthorityKind, Basis, Combination, Coverage, Decision, MatchMethod, Participant, PersonClaim,
-    PersonMatch, Refusal, RegisterPerson, RoleNeeded, birth_date_from_national_id,
-    completion_satisfied, decide, name_tokens, names_match,
+    AuthorityKind, Basis, Combination, Completion, Coverage, Decision, MatchMethod, Participant,
+    PersonClaim, PersonMatch, Refusal, RegisterPerson, RoleNeeded, birth_date_from_national_id,
+    completion_satisfied, decide, name_tokens, names_match, plan_completion,
 };
 
 /// Why the registers gave no usable answer.

@@ -334,6 +334,13 @@ impl RegisterPerson {
     }
 }
 
+/// A register person read from one Fullmakt person JSON object (for tests of callers).
+#[cfg(test)]
+pub(crate) fn register_person_from_json(v: &serde_json::Value) -> Option<RegisterPerson> {
+    let p: FullmaktPerson = serde_json::from_value(v.clone()).ok()?;
+    Some(RegisterPerson::from_fullmakt(&p))
+}
+
 /// One sufficient set of persons from a Fullmakt answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Combination {
@@ -1047,14 +1054,23 @@ fn max_matching(adj: &[Vec<usize>], n_right: usize) -> Vec<Option<usize>> {
 enum Outcome {
     Granted(Vec<PersonMatch>),
     Awaiting(Vec<String>),
-    Missing(Vec<RoleNeeded>),
+    Missing(Vec<RegisterPerson>),
 }
 
-/// Evaluates `combo` for `me` (verified) with co-signers `others`.
-fn evaluate(combo: &Combination, me: &Participant, others: &[&Participant]) -> Option<Outcome> {
+/// How the subject may match a register person: strongly when deciding, tentatively too when
+/// planning which co-signers a job lacks.
+type SubjectMatch = fn(&Participant, &RegisterPerson) -> Option<MatchMethod>;
+
+/// Evaluates `combo` for `me` with co-signers `others`; `me_match` says how `me` may match.
+fn evaluate(
+    combo: &Combination,
+    me: &Participant,
+    others: &[&Participant],
+    me_match: SubjectMatch,
+) -> Option<Outcome> {
     let mut best: Option<Outcome> = None;
     for (i, person) in combo.persons.iter().enumerate() {
-        let Some(my_method) = strong_match(me, person) else {
+        let Some(my_method) = me_match(me, person) else {
             continue;
         };
         let rest: Vec<&RegisterPerson> = combo
@@ -1137,7 +1153,7 @@ fn evaluate(combo: &Combination, me: &Participant, others: &[&Participant]) -> O
                 rest.iter()
                     .zip(&m)
                     .filter(|(_, k)| k.is_none())
-                    .map(|(p, _)| RoleNeeded::of(p))
+                    .map(|(p, _)| (*p).clone())
                     .collect(),
             )
         };
@@ -1211,7 +1227,7 @@ pub fn decide(
         let mut found = false;
         for a in analysis.combos.iter().filter(|a| a.usable()) {
             let c = &a.combination;
-            let Some(outcome) = evaluate(c, me, &others) else {
+            let Some(outcome) = evaluate(c, me, &others, strong_match) else {
                 continue;
             };
             found = true;
@@ -1229,6 +1245,7 @@ pub fn decide(
                     }
                 }
                 Outcome::Missing(needed) => {
+                    let needed: Vec<RoleNeeded> = needed.iter().map(RoleNeeded::of).collect();
                     if !missing.contains(&needed) {
                         missing.push(needed);
                     }
@@ -1258,6 +1275,90 @@ pub fn decide(
         return Decision::MissingCoSigners { options: missing };
     }
     Decision::NotGranted(strongest(refusals))
+}
+
+/// What adding co-signers could do for a company signer, as the sender sees it (the signer
+/// need not have logged in: the subject may match a register person tentatively, by the birth
+/// date of the national id the sender designated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Completion {
+    /// The job's signers can already complete a combination with the subject.
+    Complete { combination: Combination },
+    /// The subject is only in joint combinations the job cannot complete. Each option is the
+    /// register persons one combination still needs, in the order of
+    /// [`Decision::MissingCoSigners`]: fewest persons first.
+    Missing { options: Vec<Vec<RegisterPerson>> },
+}
+
+/// Which register persons the job lacks for signer `subject` to sign for the organisation
+/// (see [`Completion`]); the same reading of the facts as [`decide`], refusing the same way
+/// when the unit or the register rules out any combination with the subject.
+pub fn plan_completion(
+    facts: &RegisterFacts,
+    kind: AuthorityKind,
+    participants: &[Participant],
+    subject: &str,
+) -> Result<Completion, Refusal> {
+    if facts.stale {
+        return Err(Refusal::RegisterUnavailable(
+            "only a stale copy of the register answers is available".into(),
+        ));
+    }
+    if let Some(r) = entity_refusal(facts) {
+        return Err(r);
+    }
+    let Some(me) = participants.iter().find(|p| p.signer_id == subject) else {
+        return Err(Refusal::NoAuthority);
+    };
+    let others: Vec<&Participant> = participants
+        .iter()
+        .filter(|p| p.signer_id != subject)
+        .collect();
+    let holders = role_holders(facts);
+    let mut refusals = Vec::new();
+    let mut complete: Option<((usize, usize), Combination)> = None;
+    let mut missing: Vec<Vec<RegisterPerson>> = Vec::new();
+    for (order, basis) in kind.bases().iter().enumerate() {
+        let analysis = match analyse_with(facts, *basis, &holders) {
+            Ok(a) => a,
+            Err(r) => {
+                refusals.push(r);
+                continue;
+            }
+        };
+        let mut found = false;
+        for a in analysis.combos.iter().filter(|a| a.usable()) {
+            let c = &a.combination;
+            let Some(outcome) = evaluate(c, me, &others, match_person) else {
+                continue;
+            };
+            found = true;
+            match outcome {
+                Outcome::Granted(_) | Outcome::Awaiting(_) => {
+                    let key = (c.persons.len(), order);
+                    if complete.as_ref().is_none_or(|(k, _)| key < *k) {
+                        complete = Some((key, c.clone()));
+                    }
+                }
+                Outcome::Missing(needed) => {
+                    if !missing.contains(&needed) {
+                        missing.push(needed);
+                    }
+                }
+            }
+        }
+        if !found {
+            refusals.push(analysis.not_in_any());
+        }
+    }
+    if let Some((_, combination)) = complete {
+        return Ok(Completion::Complete { combination });
+    }
+    if !missing.is_empty() {
+        missing.sort_by_key(Vec::len);
+        return Ok(Completion::Missing { options: missing });
+    }
+    Err(strongest(refusals))
 }
 
 /// At job completion: whether the participants who have signed with a verified identity

@@ -347,6 +347,85 @@ fn joint_board_without_co_signer_says_who_is_missing() {
 }
 
 #[test]
+fn planning_names_the_missing_register_persons_for_a_signer_not_logged_in() {
+    let f = board_facts();
+    let chair = designated("s-per", &test_nid(12, 5, 65));
+    let plan = plan_completion(
+        &f,
+        AuthorityKind::Signature,
+        std::slice::from_ref(&chair),
+        "s-per",
+    )
+    .unwrap();
+    let Completion::Missing { options } = &plan else {
+        panic!("{plan:?}")
+    };
+    let names: Vec<Vec<&str>> = options
+        .iter()
+        .map(|o| o.iter().map(|r| r.name.as_str()).collect())
+        .collect();
+    assert_eq!(
+        names,
+        [vec!["Ola Berg"], vec!["Anne Lie"]],
+        "the order decide() lists"
+    );
+    assert_eq!(options[0][0].birth_date, Some(date!(1958 - 09 - 30)));
+    assert!(options[0][0].national_id.is_none());
+    // The same as the decision the chair gets after logging in.
+    let Decision::MissingCoSigners { options: after } =
+        decide(&f, AuthorityKind::Signature, &[per()], "s-per")
+    else {
+        panic!()
+    };
+    assert_eq!(after[0][0].name, options[0][0].name);
+
+    // With a co-signer designated by register birth date and name: nothing is missing.
+    let ola = Participant {
+        signer_id: "s-ola".into(),
+        person: PersonClaim {
+            national_id: None,
+            birth_date: Some(date!(1958 - 09 - 30)),
+            name: Some("Ola Berg".into()),
+        },
+        verified: false,
+        signed: false,
+    };
+    let plan = plan_completion(
+        &f,
+        AuthorityKind::Signature,
+        &[chair.clone(), ola.clone()],
+        "s-per",
+    )
+    .unwrap();
+    assert!(matches!(plan, Completion::Complete { .. }), "{plan:?}");
+    // ... and the chair, once logged in, awaits that co-signer.
+    let d = decide(&f, AuthorityKind::Signature, &[per(), ola], "s-per");
+    assert!(
+        matches!(&d, Decision::AwaitingCoSigners { pending, .. } if pending == &["s-ola".to_string()]),
+        "{d:?}"
+    );
+
+    // Someone in no combination, or a unit that refuses: the refusal, not a plan.
+    let stranger = designated("s-x", &test_nid(2, 2, 81));
+    assert_eq!(
+        plan_completion(&f, AuthorityKind::Signature, &[stranger], "s-x"),
+        Err(Refusal::NoAuthority)
+    );
+    let mut stale = board_facts();
+    stale.stale = true;
+    assert!(matches!(
+        plan_completion(&stale, AuthorityKind::Signature, &[chair], "s-per"),
+        Err(Refusal::RegisterUnavailable(_))
+    ));
+    // Alone: complete as it is.
+    let kari = designated("s-kari", &test_nid(15, 3, 70));
+    assert!(matches!(
+        plan_completion(&daglig_facts(), AuthorityKind::Signature, &[kari], "s-kari"),
+        Ok(Completion::Complete { .. })
+    ));
+}
+
+#[test]
 fn a_member_alone_is_in_no_sufficient_set_without_the_chair() {
     // Ola is in a joint combination only; with Per pending he awaits Per.
     let f = board_facts();

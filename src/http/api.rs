@@ -1,6 +1,8 @@
-//! The organisation API under `/api/v1`: create, read, list and cancel jobs, fetch the sealed
-//! PAdES and each signer's XAdES evidence record, and read the durable event feed. Every handler is scoped to the authenticated
-//! organisation; another organisation's job is indistinguishable from a missing one.
+//! The organisation API under `/api/v1`: create, read, list and cancel jobs, add the missing
+//! co-signers of a company signer from the business register, fetch the sealed PAdES and each
+//! signer's XAdES evidence record, and read the durable event feed. Every handler is scoped to
+//! the authenticated organisation; another organisation's job is indistinguishable from a
+//! missing one.
 //!
 //! Owns: request parsing (multipart, JSON), response shapes, the OpenAPI description of both.
 //! Must not: contain business rules (they are in `jobs`).
@@ -19,9 +21,11 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use super::AppState;
 use super::auth::OrgAuth;
 use super::errors::{Kind, Problem, ProblemBody};
-use crate::archive::store::{EventRecord, JobSummary};
+use crate::archive::store::{EventRecord, JobSummary, NotificationRecord};
+use crate::jobs::authority::{CoSignersAdded, CoSignersRequest};
 use crate::jobs::model::{
-    Job, JobKind, JobRequest, JobStatus, Loa, OnBehalfOf, Redirects, SignerIdentifier, SignerStatus,
+    Job, JobKind, JobRequest, JobStatus, Language, Loa, OnBehalfOf, Redirects, SignerStatus,
+    format_date,
 };
 use crate::jobs::service::IncomingDocument;
 use crate::sealing::pdf::{PdfError, inspect};
@@ -62,6 +66,29 @@ pub struct SignerView {
     pub signing_url: Option<String>,
     /// Where to fetch this signer's XAdES evidence record once the job is `completed`.
     pub xades_url: Option<String>,
+    /// Language of the signer's notifications.
+    pub lang: Language,
+    /// For a holder of signing authority added from the register: the signer whose
+    /// authority they complete.
+    pub co_signer_of: Option<String>,
+    /// The signer's e-mail and SMS notifications and where each stands.
+    pub notifications: Vec<NotificationView>,
+}
+
+/// One signer notification.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationView {
+    /// `email` or `sms`.
+    pub channel: String,
+    /// `signing_request` (the signer's order group became active) or `co_signer_request`.
+    pub purpose: String,
+    pub status: crate::notify::Status,
+    pub attempts: i64,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    /// Why it failed, was not sent (channel not configured) or was cancelled; the last
+    /// temporary failure while pending.
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -144,7 +171,30 @@ pub struct CreateJobForm {
     document: Vec<Vec<u8>>,
 }
 
-pub fn job_view(state: &AppState, job: &Job) -> JobView {
+/// The job as the API shows it, with each signer's notifications from the store.
+pub async fn job_view(state: &AppState, job: &Job) -> Result<JobView, Problem> {
+    let notifications = state
+        .jobs
+        .store()
+        .job_notifications(&job.id)
+        .await
+        .map_err(Problem::internal)?;
+    Ok(job_view_with(state, job, &notifications))
+}
+
+fn notification_view(n: &NotificationRecord) -> NotificationView {
+    NotificationView {
+        channel: n.channel.as_str().into(),
+        purpose: n.purpose.as_str().into(),
+        status: n.status,
+        attempts: n.attempts,
+        created_at: rfc3339(n.created_at),
+        finished_at: n.finished_at.map(rfc3339),
+        reason: n.reason.clone(),
+    }
+}
+
+fn job_view_with(state: &AppState, job: &Job, notifications: &[NotificationRecord]) -> JobView {
     let base = state.public_base();
     JobView {
         id: job.id.clone(),
@@ -161,10 +211,7 @@ pub fn job_view(state: &AppState, job: &Job) -> JobView {
             .iter()
             .map(|s| SignerView {
                 id: s.id.clone(),
-                identifier: match &s.identifier {
-                    SignerIdentifier::NationalId(v) => serde_json::json!({"national_id": v}),
-                    SignerIdentifier::EidasId(v) => serde_json::json!({"eidas_id": v}),
-                },
+                identifier: s.identifier.to_json(),
                 on_behalf_of: s.on_behalf_of.clone(),
                 order: s.order,
                 status: s.status,
@@ -174,6 +221,13 @@ pub fn job_view(state: &AppState, job: &Job) -> JobView {
                     .then(|| state.jobs.signing_url(s)),
                 xades_url: (job.status == JobStatus::Completed)
                     .then(|| format!("{base}/api/v1/jobs/{}/signers/{}/xades", job.id, s.id)),
+                lang: s.lang,
+                co_signer_of: s.co_signer_of.as_ref().map(|c| c.signer_id.clone()),
+                notifications: notifications
+                    .iter()
+                    .filter(|n| n.signer_id == s.id)
+                    .map(notification_view)
+                    .collect(),
             })
             .collect(),
         documents: job
@@ -378,7 +432,7 @@ pub async fn create_job(
         .create(&auth.org_id, valid, docs, OffsetDateTime::now_utc())
         .await?;
     state.metrics.jobs_created.inc();
-    let view = job_view(&state, &created.job);
+    let view = job_view(&state, &created.job).await?;
     let location = format!("/api/v1/jobs/{}", view.id);
     Ok((
         StatusCode::CREATED,
@@ -413,7 +467,7 @@ pub async fn get_job(
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, Problem> {
     let job = state.jobs.get(&auth.org_id, &id).await?;
-    Ok(Json(job_view(&state, &job)))
+    Ok(Json(job_view(&state, &job).await?))
 }
 
 #[utoipa::path(
@@ -482,7 +536,7 @@ pub async fn cancel_job(
         .jobs
         .cancel(&auth.org_id, &id, OffsetDateTime::now_utc())
         .await?;
-    Ok(Json(job_view(&state, &job)))
+    Ok(Json(job_view(&state, &job).await?))
 }
 
 #[utoipa::path(
@@ -620,6 +674,27 @@ pub async fn events(
     }))
 }
 
+/// Register look-ups an organisation asks for (previews and co-signer requests) share
+/// `authority.preview_per_minute`; over it: `429 rate-limited` with `Retry-After`.
+fn register_rate_limit(state: &AppState, org_id: &str) -> Option<Response> {
+    if state.preview_allowed(org_id) {
+        return None;
+    }
+    let mut resp = Problem::new(
+        Kind::RateLimited,
+        format!(
+            "at most {} register look-ups (authority previews and co-signer requests) per minute",
+            state.config.authority.preview_per_minute
+        ),
+    )
+    .into_response();
+    resp.headers_mut().insert(
+        header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("60"),
+    );
+    Some(resp)
+}
+
 #[utoipa::path(
     get, path = "/api/v1/authority/{orgnr}", tag = "authority",
     params(("orgnr" = String, Path, description = "Norwegian organisation number (9 digits)")),
@@ -638,23 +713,113 @@ pub async fn authority_preview(
     auth: OrgAuth,
     Path(orgnr): Path<String>,
 ) -> Result<Response, Problem> {
-    if !state.preview_allowed(&auth.org_id) {
-        let mut resp = Problem::new(
-            Kind::RateLimited,
-            format!(
-                "at most {} authority previews per minute",
-                state.config.authority.preview_per_minute
-            ),
-        )
-        .into_response();
-        resp.headers_mut().insert(
-            header::RETRY_AFTER,
-            axum::http::HeaderValue::from_static("60"),
-        );
-        return Ok(resp);
+    if let Some(limited) = register_rate_limit(&state, &auth.org_id) {
+        return Ok(limited);
     }
     let preview = state.register.preview(&orgnr).await?;
     Ok(Json(preview).into_response())
+}
+
+/// A person added by `POST …/authority/co-signers`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AddedCoSignerView {
+    pub signer_id: String,
+    /// The name as the register writes it.
+    pub name: String,
+    pub birth_date: Option<String>,
+    /// The register role (`MEDL`, `LEDE`, `SIFE`, …) and its text.
+    pub role: String,
+    pub role_text: Option<String>,
+    /// How the login must show it is this person: `national_id` (given by the sender or the
+    /// register) or `register_person` (birth date and name, as the register has them).
+    pub designation: String,
+    /// Channels a notification was queued on (`email`, `sms`); see the signer's
+    /// `notifications` in `job` for where they stand.
+    pub notify: Vec<String>,
+    /// The person's signing link (also in `job`), for a sender that delivers it itself.
+    pub signing_url: Option<String>,
+}
+
+/// The answer of `POST …/authority/co-signers`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CoSignersView {
+    /// The alternative completed: index into the alternatives, fewest persons first (the
+    /// order of `missing` in the signer's `authority_incomplete` event).
+    pub alternative: usize,
+    /// How many alternatives the register gives.
+    pub alternatives: usize,
+    pub added: Vec<AddedCoSignerView>,
+    pub job: JobView,
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/jobs/{id}/signers/{sid}/authority/co-signers", tag = "authority",
+    params(
+        ("id" = String, Path, description = "Job id"),
+        ("sid" = String, Path, description = "The company signer whose signing authority (a joint rule) is incomplete"),
+    ),
+    request_body(content = CoSignersRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The missing holders of signing authority were added as signers on behalf of the same organisation, in the same order group; notifications were queued for those with contact details (e-mail, SMS; sent when their order group is active). Event `co_signers_added` (feed and webhook).", body = CoSignersView),
+        (status = 404, description = "No such job (or not this organisation's), or no such signer in it", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "`job-not-in-progress`; `nothing-missing` (the job's signers already complete a combination, or the signer signs for themselves); `authority-refused` (the register gives the signer no combination to complete: no authority, a non-standard rule, a bankrupt or deleted unit); `job-conflict` (the signer has acted, or a person is already a signer)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid-contact` (e-mail, Norwegian mobile number, birth date, name or national id); `invalid-co-signers` (no such alternative, a contact names no person of it, or a person cannot be designated); `invalid-signer-count`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "`rate-limited`: more register look-ups (previews and co-signer requests) than `authority.preview_per_minute` in the current minute", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "`register-unavailable`: the registers do not answer (decisions never use stale answers)", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []), ("mtls" = []))
+)]
+pub async fn add_co_signers(
+    State(state): State<AppState>,
+    auth: OrgAuth,
+    Path((id, sid)): Path<(String, String)>,
+    body: Result<Json<CoSignersRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, Problem> {
+    let Json(req) = body.map_err(|e| Problem::new(Kind::MalformedRequest, e.body_text()))?;
+    if let Some(limited) = register_rate_limit(&state, &auth.org_id) {
+        return Ok(limited);
+    }
+    let done: CoSignersAdded = crate::jobs::authority::add_co_signers(
+        &state.register,
+        &state.jobs,
+        &auth.org_id,
+        &id,
+        &sid,
+        &req,
+        OffsetDateTime::now_utc(),
+    )
+    .await?;
+    let job = job_view(&state, &done.job).await?;
+    let added = done
+        .added
+        .iter()
+        .map(|a| AddedCoSignerView {
+            signer_id: a.signer_id.clone(),
+            name: a.name.clone(),
+            birth_date: a.birth_date.map(format_date),
+            role: a.role_code.clone(),
+            role_text: a.role_text.clone(),
+            designation: a.designation.into(),
+            notify: a.notify.iter().map(|c| (*c).to_string()).collect(),
+            signing_url: job
+                .signers
+                .iter()
+                .find(|s| s.id == a.signer_id)
+                .and_then(|s| s.signing_url.clone()),
+        })
+        .collect();
+    let location = format!("/api/v1/jobs/{}", done.job.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(CoSignersView {
+            alternative: done.alternative,
+            alternatives: done.alternatives,
+            added,
+            job,
+        }),
+    )
+        .into_response())
 }
 
 #[derive(OpenApi)]
@@ -668,9 +833,12 @@ pub async fn authority_preview(
         license(name = "EUPL-1.2")
     ),
     paths(create_job, get_job, list_jobs, cancel_job, get_pades, get_xades, events,
-          authority_preview, super::validation::validate),
+          authority_preview, add_co_signers, super::validation::validate),
     components(schemas(JobRequest, JobView, SignerView, DocumentView, JobPage, JobSummaryView,
-                       EventPage, EventView, ProblemBody, super::validation::ValidationForm)),
+                       EventPage, EventView, ProblemBody, NotificationView, CoSignersView,
+                       AddedCoSignerView, CoSignersRequest,
+                       crate::jobs::authority::CoSignerContact,
+                       super::validation::ValidationForm)),
     modifiers(&SecurityAddon),
     tags((name = "jobs"), (name = "events"), (name = "validation"), (name = "authority"))
 )]
@@ -723,5 +891,9 @@ pub fn router(state: &AppState) -> axum::Router<AppState> {
         .route("/api/v1/jobs/{id}/signers/{sid}/xades", get(get_xades))
         .route("/api/v1/events", get(events))
         .route("/api/v1/authority/{orgnr}", get(authority_preview))
+        .route(
+            "/api/v1/jobs/{id}/signers/{sid}/authority/co-signers",
+            post(add_co_signers),
+        )
         .route("/api/v1/openapi.json", get(openapi_json))
 }

@@ -527,7 +527,7 @@ async fn begin_federated(
                 SignerIdentifier::EidasId(id) => {
                     identity::split_eidas_id(id).map(|(c, _, _)| c.to_ascii_uppercase())
                 }
-                SignerIdentifier::NationalId(_) => None,
+                SignerIdentifier::NationalId(_) | SignerIdentifier::RegisterPerson(_) => None,
             };
             let req = SamlAuthRequest {
                 loa: job.required_loa,

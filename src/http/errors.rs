@@ -42,6 +42,11 @@ pub enum Kind {
     OrganisationDeleted,
     RegisterUnavailable,
     RateLimited,
+    JobNotInProgress,
+    NothingMissing,
+    AuthorityRefused,
+    InvalidContact,
+    InvalidCoSigners,
 }
 
 impl Kind {
@@ -70,6 +75,11 @@ impl Kind {
             Kind::OrganisationDeleted => "organisation-deleted",
             Kind::RegisterUnavailable => "register-unavailable",
             Kind::RateLimited => "rate-limited",
+            Kind::JobNotInProgress => "job-not-in-progress",
+            Kind::NothingMissing => "nothing-missing",
+            Kind::AuthorityRefused => "authority-refused",
+            Kind::InvalidContact => "invalid-contact",
+            Kind::InvalidCoSigners => "invalid-co-signers",
         }
     }
 
@@ -95,6 +105,10 @@ impl Kind {
             Kind::InvalidOrganisationNumber => StatusCode::UNPROCESSABLE_ENTITY,
             Kind::OrganisationDeleted => StatusCode::GONE,
             Kind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Kind::JobNotInProgress | Kind::NothingMissing | Kind::AuthorityRefused => {
+                StatusCode::CONFLICT
+            }
+            Kind::InvalidContact | Kind::InvalidCoSigners => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 
@@ -123,6 +137,11 @@ impl Kind {
             Kind::OrganisationDeleted => "Organisation deleted",
             Kind::RegisterUnavailable => "Business register unavailable",
             Kind::RateLimited => "Too many requests",
+            Kind::JobNotInProgress => "The job is not in progress",
+            Kind::NothingMissing => "Nothing is missing",
+            Kind::AuthorityRefused => "The signing authority cannot be completed",
+            Kind::InvalidContact => "Invalid contact details",
+            Kind::InvalidCoSigners => "Invalid co-signer request",
         }
     }
 }
@@ -200,6 +219,7 @@ impl From<RequestError> for Problem {
             RequestError::SignerIdentifier { .. } | RequestError::DuplicateSigner { .. } => {
                 Kind::InvalidSignerIdentifier
             }
+            RequestError::Contact { .. } => Kind::InvalidContact,
             _ => Kind::InvalidJob,
         };
         Problem::new(kind, e.to_string())
@@ -236,6 +256,29 @@ impl From<crate::authority::AuthorityError> for Problem {
             A::Setup(_) => return Problem::internal(e),
         };
         Problem::new(kind, e.to_string())
+    }
+}
+
+impl From<crate::jobs::authority::CoSignerError> for Problem {
+    fn from(e: crate::jobs::authority::CoSignerError) -> Self {
+        use crate::jobs::authority::CoSignerError as C;
+        let kind = match &e {
+            C::Job(_) => None,
+            C::NotInProgress(_) => Some(Kind::JobNotInProgress),
+            C::NothingMissing(_) => Some(Kind::NothingMissing),
+            C::Refused(_) => Some(Kind::AuthorityRefused),
+            C::RegisterUnavailable(_) => Some(Kind::RegisterUnavailable),
+            C::Contact { .. } | C::InvalidContact { .. } => Some(Kind::InvalidContact),
+            C::UnknownAlternative { .. }
+            | C::UnknownPerson { .. }
+            | C::NoAlternativeFits
+            | C::CannotDesignate { .. } => Some(Kind::InvalidCoSigners),
+        };
+        match (kind, e) {
+            (_, C::Job(j)) => j.into(),
+            (Some(kind), e) => Problem::new(kind, e.to_string()),
+            (None, e) => Problem::internal(e),
+        }
     }
 }
 

@@ -56,9 +56,23 @@ pub struct VerifiedIdentity {
 impl VerifiedIdentity {
     /// Whether this person is the designated signer. National ids compare exactly; eIDAS
     /// identifiers compare by issuing country and identifier (the receiving-country part of
-    /// `CC/CC/identifier` names us, not the person).
+    /// `CC/CC/identifier` names us, not the person); a register person by the rule the
+    /// authority decision uses: the same birth date (the provider's, else the national id's)
+    /// and matching names (`authority::names_match`). A login without a name or a birth date
+    /// never matches a register person (fail closed).
     pub fn matches(&self, designated: &SignerIdentifier) -> bool {
         match designated {
+            SignerIdentifier::RegisterPerson(want) => {
+                let have = crate::authority::PersonClaim::from_identity(self);
+                let Some(name) = have.name.as_deref() else {
+                    return false;
+                };
+                have.birth_date == Some(want.birth_date)
+                    && crate::authority::names_match(
+                        &crate::authority::name_tokens(name),
+                        &crate::authority::name_tokens(&want.name),
+                    )
+            }
             SignerIdentifier::NationalId(want) => self
                 .national_id
                 .as_deref()
@@ -164,11 +178,14 @@ impl Providers {
 
 /// The job's signer identifier decides the route: `national_id` → ID-porten (or the dev IdP
 /// when ID-porten is not configured); `eidas_id` → ID-porten's eIDAS login when configured so,
-/// else the eIDAS node, else the dev IdP. `None`: no provider can serve this signer (fail
-/// closed).
+/// else the eIDAS node, else the dev IdP; a register person (a holder of signing authority in
+/// a Norwegian register) → ID-porten, else the dev IdP. `None`: no provider can serve this
+/// signer (fail closed).
 pub fn route(designated: &SignerIdentifier, a: Available) -> Option<Route> {
     match designated {
-        SignerIdentifier::NationalId(_) if a.idporten => Some(Route::Idporten),
+        SignerIdentifier::NationalId(_) | SignerIdentifier::RegisterPerson(_) if a.idporten => {
+            Some(Route::Idporten)
+        }
         SignerIdentifier::EidasId(_) if a.idporten && a.idporten_eidas => {
             Some(Route::IdportenEidas)
         }
@@ -252,6 +269,44 @@ mod tests {
             ..none
         };
         assert_eq!(route(&n, saml_only), None);
+    }
+
+    #[test]
+    fn register_persons_match_by_birth_date_and_name_and_never_without_a_name() {
+        use crate::jobs::model::RegisterPersonId;
+        let ola = SignerIdentifier::RegisterPerson(RegisterPersonId {
+            birth_date: time::macros::date!(1958 - 09 - 30),
+            name: "Ola Berg".into(),
+        });
+        // 30895810130: a synthetic national id born 1958-09-30.
+        let mut who = ident(Some("30895810130"), None);
+        who.name = "Ola Berg".into();
+        assert!(who.matches(&ola));
+        who.name = "Berg, Ola Johan".into();
+        assert!(who.matches(&ola), "middle names may be added on one side");
+        who.name = "Ole Berg".into();
+        assert!(!who.matches(&ola));
+        who.name = "  ".into();
+        assert!(!who.matches(&ola), "no name: fail closed");
+        let mut other_day = ident(Some("13097248022"), None);
+        other_day.name = "Ola Berg".into();
+        assert!(!other_day.matches(&ola));
+        // An eIDAS login with the provider's birth date.
+        let mut eidas = ident(None, Some("SE/NO/1958"));
+        eidas.name = "Ola Berg".into();
+        assert!(!eidas.matches(&ola), "no birth date at all");
+        eidas.date_of_birth = Some("1958-09-30".into());
+        assert!(eidas.matches(&ola));
+        let a = Available {
+            dev: true,
+            ..Available::default()
+        };
+        assert_eq!(route(&ola, a), Some(Route::Dev));
+        let op = Available {
+            idporten: true,
+            ..a
+        };
+        assert_eq!(route(&ola, op), Some(Route::Idporten));
     }
 
     #[test]

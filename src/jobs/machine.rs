@@ -9,13 +9,20 @@
 //!      │ any signer rejects ──▶ failed      (waiting signers → cancelled)
 //!      │ organisation cancels ──▶ cancelled (waiting signers → cancelled)
 //!      │ deadline passes (scheduler) ──▶ expired (waiting signers → expired)
+//!      │ the sender adds co-signers from the business register ──▶ in_progress (more signers)
 //! ```
+//!
+//! Signer notifications (e-mail, SMS) are decided here too, as outbox rows of the same
+//! transition: a signer with contact details in a `portal` job, or a co-signer added from the
+//! register in any job, is notified when their order group becomes active (at creation, when
+//! the last signer of the earlier groups signs, or at once when added to an active group).
 
 use time::OffsetDateTime;
 
-use crate::archive::store::{NewEvent, SignerChange, Transition};
+use crate::archive::store::{AddedSigner, NewEvent, SignerChange, Transition};
 use crate::identity::VerifiedIdentity;
-use crate::jobs::model::{Job, JobStatus, Signer, SignerStatus};
+use crate::jobs::model::{Job, JobKind, JobStatus, Signer, SignerStatus};
+use crate::notify::{Channel, NewNotification, Purpose};
 
 /// Something that happens to a job.
 #[derive(Debug, Clone)]
@@ -42,6 +49,14 @@ pub enum Action<'a> {
     /// the sender can read.
     SealingFailed {
         reason: String,
+    },
+    /// The sender adds holders of signing authority from the business register to complete
+    /// the authority of signer `for_signer` (`jobs::authority` picked them).
+    AddCoSigners {
+        for_signer: &'a str,
+        signers: Vec<AddedSigner>,
+        /// The `co_signers_added` event's data (organisation, the alternative, who was added).
+        event: serde_json::Value,
     },
 }
 
@@ -76,6 +91,10 @@ pub enum Refusal {
     NotReadyForSealing,
     #[error("the signer's authority to sign for the organisation has not been established")]
     AuthorityNotEstablished,
+    #[error("the signer does not sign on behalf of an organisation")]
+    NotOnBehalfOf,
+    #[error("the job already has a signer with the same identifier")]
+    DuplicateSigner,
 }
 
 fn signer<'j>(job: &'j Job, id: &str) -> Result<&'j Signer, Refusal> {
@@ -83,6 +102,48 @@ fn signer<'j>(job: &'j Job, id: &str) -> Result<&'j Signer, Refusal> {
         .iter()
         .find(|s| s.id == id)
         .ok_or(Refusal::NoSuchSigner)
+}
+
+/// Whether the signing order lets `s` act now: every signer of a lower order group has signed.
+pub fn is_active(job: &Job, s: &Signer) -> bool {
+    job.signers
+        .iter()
+        .all(|o| o.order >= s.order || o.status == SignerStatus::Signed)
+}
+
+/// The notifications `s` gets when their order group becomes active: one per contact detail,
+/// for a signer of a `portal` job or a co-signer added from the register; none otherwise
+/// (a `direct` job's sender leads its signers to the signing page itself).
+pub fn notifications_for(job: &Job, s: &Signer) -> Vec<NewNotification> {
+    if job.kind != JobKind::Portal && s.co_signer_of.is_none() {
+        return Vec::new();
+    }
+    let purpose = if s.co_signer_of.is_some() {
+        Purpose::CoSignerRequest
+    } else {
+        Purpose::SigningRequest
+    };
+    [(Channel::Email, &s.email), (Channel::Sms, &s.mobile)]
+        .into_iter()
+        .filter_map(|(channel, to)| {
+            to.as_ref().map(|d| NewNotification {
+                signer_id: s.id.clone(),
+                purpose,
+                channel,
+                destination: d.clone(),
+                lang: s.lang,
+            })
+        })
+        .collect()
+}
+
+/// The notifications of every signer active when the job is created.
+pub fn initial_notifications(job: &Job) -> Vec<NewNotification> {
+    job.signers
+        .iter()
+        .filter(|s| s.status == SignerStatus::Waiting && is_active(job, s))
+        .flat_map(|s| notifications_for(job, s))
+        .collect()
 }
 
 fn all_signed(job: &Job) -> bool {
@@ -200,6 +261,21 @@ pub fn decide(
             });
             t.events
                 .push(event(job, Some(signer_id), "signer_signed", data));
+            // Signers whose order group this signature activates are notified now.
+            let order = signer(job, signer_id)?.order;
+            let signed_after = |o: &Signer| o.id == signer_id || o.status == SignerStatus::Signed;
+            for s in job.signers.iter().filter(|s| {
+                s.status == SignerStatus::Waiting && s.id != signer_id && s.order > order
+            }) {
+                if job
+                    .signers
+                    .iter()
+                    .filter(|o| o.order < s.order)
+                    .all(signed_after)
+                {
+                    t.notifications.extend(notifications_for(job, s));
+                }
+            }
             let rest_signed = job
                 .signers
                 .iter()
@@ -301,6 +377,50 @@ pub fn decide(
             t.sealed = Some((blob_key, sha256));
             t.dequeue_seal = true;
         }
+        Action::AddCoSigners {
+            for_signer,
+            signers,
+            event: data,
+        } => {
+            if job.status != JobStatus::InProgress {
+                return Err(Refusal::JobNotInProgress(job.status));
+            }
+            if now >= job.expires_at {
+                return Err(Refusal::JobExpired);
+            }
+            let subject = signer(job, for_signer)?;
+            if subject.status != SignerStatus::Waiting {
+                return Err(Refusal::SignerNotWaiting(subject.status));
+            }
+            if subject.on_behalf_of.is_none() {
+                return Err(Refusal::NotOnBehalfOf);
+            }
+            for (i, a) in signers.iter().enumerate() {
+                let clash = job
+                    .signers
+                    .iter()
+                    .chain(signers[..i].iter().map(|b| &b.signer))
+                    .any(|o| o.identifier == a.signer.identifier);
+                if clash {
+                    return Err(Refusal::DuplicateSigner);
+                }
+            }
+            // Active with the signer they complete: notified now; otherwise when their order
+            // group activates (see `Action::Sign`).
+            let active = is_active(job, subject);
+            let mut grown = job.clone();
+            grown
+                .signers
+                .extend(signers.iter().map(|a| a.signer.clone()));
+            if active {
+                for a in &signers {
+                    t.notifications.extend(notifications_for(&grown, &a.signer));
+                }
+            }
+            t.events
+                .push(event(job, Some(for_signer), "co_signers_added", data));
+            t.added_signers = signers;
+        }
         Action::SealingFailed { reason } => {
             if job.status != JobStatus::InProgress {
                 return Err(Refusal::JobNotInProgress(job.status));
@@ -340,7 +460,9 @@ mod tests {
             on_behalf_of: None,
             email: None,
             mobile: None,
+            lang: crate::jobs::model::Language::Nb,
             order,
+            co_signer_of: None,
             status: SignerStatus::Waiting,
             status_at: now(),
             identity_json: None,
@@ -355,6 +477,7 @@ mod tests {
             id: "j".into(),
             org_id: "o".into(),
             title: "t".into(),
+            nonsensitive_title: None,
             kind: JobKind::Direct,
             status: JobStatus::InProgress,
             required_loa: Loa::Substantial,
@@ -518,6 +641,93 @@ mod tests {
         assert_eq!(t.job_status, Some(JobStatus::Failed));
         assert_eq!(t.signers[0].to, SignerStatus::Rejected);
         assert_eq!(t.signers[1].to, SignerStatus::Cancelled);
+    }
+
+    #[test]
+    fn notifications_follow_the_signing_order_and_the_job_kind() {
+        let mut j = job();
+        j.kind = JobKind::Portal;
+        j.signers[0].email = Some("a@example.no".into());
+        j.signers[0].mobile = Some("+4791234567".into());
+        j.signers[1].email = Some("b@example.no".into());
+        let first = initial_notifications(&j);
+        assert_eq!(first.len(), 2, "only the first order group: {first:?}");
+        assert!(first.iter().all(|n| n.signer_id == "a"));
+        assert!(first.iter().any(|n| n.channel == Channel::Sms));
+        // a signs: b's group activates, b's e-mail is queued with the signature.
+        let kari = who("13097248022", Loa::High);
+        let t = decide(&j, 0, sign("a", &kari), now()).unwrap();
+        assert_eq!(t.notifications.len(), 1);
+        assert_eq!(t.notifications[0].signer_id, "b");
+        assert_eq!(t.notifications[0].purpose, Purpose::SigningRequest);
+        // Two in the first group: the first signature activates nobody.
+        let mut three = j.clone();
+        let mut c = three.signers[0].clone();
+        c.id = "c".into();
+        c.identifier = SignerIdentifier::NationalId("17912099997".into());
+        three.signers.push(c);
+        let t = decide(&three, 0, sign("a", &kari), now()).unwrap();
+        assert!(t.notifications.is_empty());
+        // A direct job notifies nobody.
+        j.kind = JobKind::Direct;
+        assert!(initial_notifications(&j).is_empty());
+    }
+
+    #[test]
+    fn co_signers_are_added_next_to_the_signer_they_complete() {
+        let mut j = job();
+        j.signers[1].on_behalf_of = Some(crate::jobs::model::OnBehalfOf {
+            orgnr: "100010011".into(),
+            authority: crate::authority::AuthorityKind::Signature,
+        });
+        let mut ola = signer("x", "30895810130", 1);
+        ola.email = Some("ola@example.no".into());
+        ola.co_signer_of = Some(crate::jobs::model::CoSignerOf {
+            signer_id: "b".into(),
+            org_name: None,
+            role_code: "MEDL".into(),
+            role_text: None,
+        });
+        let add = |who: &'static str, s: Signer| Action::AddCoSigners {
+            for_signer: who,
+            signers: vec![AddedSigner {
+                signer: s,
+                token_hash: "h".into(),
+            }],
+            event: serde_json::json!({}),
+        };
+        // b's group is not active yet (a has not signed): added, notified later.
+        let t = decide(&j, 0, add("b", ola.clone()), now()).unwrap();
+        assert_eq!(t.added_signers.len(), 1);
+        assert!(t.notifications.is_empty());
+        assert_eq!(t.events[0].kind, "co_signers_added");
+        assert_eq!(t.events[0].signer_id.as_deref(), Some("b"));
+        // Once a has signed, the co-signer is notified at once (any job kind).
+        j.signers[0].status = SignerStatus::Signed;
+        let t = decide(&j, 0, add("b", ola.clone()), now()).unwrap();
+        assert_eq!(t.notifications.len(), 1);
+        assert_eq!(t.notifications[0].purpose, Purpose::CoSignerRequest);
+        // Refusals: a signer for themselves, the same person twice, an ended job.
+        assert_eq!(
+            decide(&j, 0, add("a", ola.clone()), now()).unwrap_err(),
+            Refusal::SignerNotWaiting(SignerStatus::Signed)
+        );
+        let mut dup = ola.clone();
+        dup.identifier = SignerIdentifier::NationalId("01889449930".into());
+        assert_eq!(
+            decide(&j, 0, add("b", dup), now()).unwrap_err(),
+            Refusal::DuplicateSigner
+        );
+        j.signers[1].on_behalf_of = None;
+        assert_eq!(
+            decide(&j, 0, add("b", ola.clone()), now()).unwrap_err(),
+            Refusal::NotOnBehalfOf
+        );
+        j.status = JobStatus::Cancelled;
+        assert_eq!(
+            decide(&j, 0, add("b", ola), now()).unwrap_err(),
+            Refusal::JobNotInProgress(JobStatus::Cancelled)
+        );
     }
 
     #[test]

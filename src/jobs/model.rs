@@ -3,10 +3,25 @@
 //! Owns: the vocabulary (statuses, identifiers, assurance levels) and the validation of a job
 //! request. Must not: know HTTP, SQL or XML.
 
+use std::borrow::Cow;
+
 use crate::authority::AuthorityKind;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 use utoipa::ToSchema;
+
+time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
+
+/// A calendar date as `YYYY-MM-DD`.
+pub fn format_date(d: Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// Parses `YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Option<Date> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(s.trim(), &fmt).ok()
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -89,7 +104,9 @@ impl JobStatus {
     }
 }
 
-/// Who must sign: a Norwegian national identity number or an eIDAS person identifier.
+/// Who must sign: a Norwegian national identity number, an eIDAS person identifier, or (for a
+/// holder of signing authority added from the business register, whose open answers carry no
+/// national id) the register person by birth date and name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum SignerIdentifier {
@@ -97,6 +114,20 @@ pub enum SignerIdentifier {
     NationalId(String),
     /// eIDAS PersonIdentifier `CC/CC/identifier` (issuing country / receiving country / id).
     EidasId(String),
+    /// A person of the business register: the login must give the same birth date and a name
+    /// that matches by the register rule (`authority::names_match`); a login without a name
+    /// never matches.
+    RegisterPerson(RegisterPersonId),
+}
+
+/// A register person as a signer designation: birth date and the name as the register writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterPersonId {
+    #[serde(with = "iso_date")]
+    #[schema(value_type = String, format = Date)]
+    pub birth_date: Date,
+    pub name: String,
 }
 
 impl SignerIdentifier {
@@ -104,17 +135,33 @@ impl SignerIdentifier {
         match self {
             SignerIdentifier::NationalId(_) => "national_id",
             SignerIdentifier::EidasId(_) => "eidas_id",
+            SignerIdentifier::RegisterPerson(_) => "register_person",
         }
     }
-    pub fn value(&self) -> &str {
+    /// The identifier as stored and written into the evidence record: the national id, the
+    /// eIDAS id, or `YYYY-MM-DD Name` for a register person.
+    pub fn value(&self) -> Cow<'_, str> {
         match self {
-            SignerIdentifier::NationalId(v) | SignerIdentifier::EidasId(v) => v,
+            SignerIdentifier::NationalId(v) | SignerIdentifier::EidasId(v) => Cow::Borrowed(v),
+            SignerIdentifier::RegisterPerson(p) => {
+                Cow::Owned(format!("{} {}", format_date(p.birth_date), p.name))
+            }
         }
     }
+    /// The inverse of [`SignerIdentifier::kind`] and [`SignerIdentifier::value`].
     pub fn from_parts(kind: &str, value: String) -> Option<Self> {
         match kind {
             "national_id" => Some(SignerIdentifier::NationalId(value)),
             "eidas_id" => Some(SignerIdentifier::EidasId(value)),
+            "register_person" => {
+                let (date, name) = value.split_once(' ')?;
+                let name = name.trim();
+                (!name.is_empty()).then_some(())?;
+                Some(SignerIdentifier::RegisterPerson(RegisterPersonId {
+                    birth_date: parse_date(date)?,
+                    name: name.to_string(),
+                }))
+            }
             _ => None,
         }
     }
@@ -122,9 +169,47 @@ impl SignerIdentifier {
     pub fn masked(&self) -> String {
         match self {
             SignerIdentifier::NationalId(v) if v.len() == 11 => format!("{}*****", &v[..6]),
-            other => other.value().to_string(),
+            other => other.value().into_owned(),
         }
     }
+    /// As the API shows it: `{"national_id": …}`, `{"eidas_id": …}` or
+    /// `{"register_person": {"birth_date": …, "name": …}}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            SignerIdentifier::NationalId(v) => serde_json::json!({"national_id": v}),
+            SignerIdentifier::EidasId(v) => serde_json::json!({"eidas_id": v}),
+            SignerIdentifier::RegisterPerson(p) => serde_json::json!({"register_person": {
+                "birth_date": format_date(p.birth_date),
+                "name": p.name,
+            }}),
+        }
+    }
+}
+
+/// The language of a signer's notifications (and the default of the signing pages they open).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// Norwegian Bokmål.
+    #[default]
+    Nb,
+    /// Norwegian Nynorsk.
+    Nn,
+    En,
+}
+
+str_enum!(Language { Nb => "nb", Nn => "nn", En => "en" });
+
+/// A signer added from the business register to complete another signer's authority.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoSignerOf {
+    /// The signer whose authority (a joint rule) this signer completes.
+    pub signer_id: String,
+    /// The organisation's name in the register (public), for the notification.
+    pub org_name: Option<String>,
+    /// The person's role in the register (`MEDL`, …) and its text (`Styremedlem`).
+    pub role_code: String,
+    pub role_text: Option<String>,
 }
 
 /// A signer identifier as the API receives it: `{"national_id": "…"}` or `{"eidas_id": "…"}`.
@@ -152,8 +237,14 @@ pub struct SignerInput {
     pub national_id: Option<String>,
     pub eidas_id: Option<String>,
     pub on_behalf_of: Option<OnBehalfOf>,
+    /// E-mail address for notifications (portal jobs: sent when the signer's order group
+    /// becomes active).
     pub email: Option<String>,
+    /// Norwegian mobile number for SMS notifications (`+47`, `0047` or 8 digits starting
+    /// with 4 or 9); foreign numbers are refused.
     pub mobile: Option<String>,
+    /// Language of the notifications: `nb` (default), `nn` or `en`.
+    pub lang: Option<Language>,
     /// Signing order group (0–9); lower groups sign first. Default 0.
     pub order: Option<u8>,
 }
@@ -170,7 +261,12 @@ pub struct Redirects {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobRequest {
+    /// The job's title. It may hold personal data: it is shown to logged-in signers only,
+    /// never in an e-mail or SMS.
     pub title: String,
+    /// A title without personal data (1–80 characters) for e-mail and SMS notifications;
+    /// without it they name no title ("a document").
+    pub nonsensitive_title: Option<String>,
     pub kind: JobKind,
     pub signers: Vec<SignerInput>,
     pub required_loa: Option<Loa>,
@@ -188,8 +284,11 @@ pub struct JobRequest {
 pub struct NewSigner {
     pub identifier: SignerIdentifier,
     pub on_behalf_of: Option<OnBehalfOf>,
+    /// Normalised e-mail address (`notify::contact`).
     pub email: Option<String>,
+    /// Normalised mobile number, `+47XXXXXXXX`.
     pub mobile: Option<String>,
+    pub lang: Language,
     pub order: u8,
 }
 
@@ -197,6 +296,7 @@ pub struct NewSigner {
 #[derive(Debug, Clone)]
 pub struct ValidJob {
     pub title: String,
+    pub nonsensitive_title: Option<String>,
     pub kind: JobKind,
     pub signers: Vec<NewSigner>,
     pub required_loa: Loa,
@@ -213,6 +313,8 @@ pub struct Job {
     pub id: String,
     pub org_id: String,
     pub title: String,
+    /// The title for notifications (no personal data), when the sender gave one.
+    pub nonsensitive_title: Option<String>,
     pub kind: JobKind,
     pub status: JobStatus,
     pub required_loa: Loa,
@@ -234,7 +336,10 @@ pub struct Signer {
     pub on_behalf_of: Option<OnBehalfOf>,
     pub email: Option<String>,
     pub mobile: Option<String>,
+    pub lang: Language,
     pub order: u8,
+    /// Set for a holder of signing authority the sender added from the register.
+    pub co_signer_of: Option<CoSignerOf>,
     pub status: SignerStatus,
     pub status_at: OffsetDateTime,
     /// The verified identity recorded when the signer signed (JSON of `VerifiedIdentity`).
@@ -283,6 +388,13 @@ pub enum RequestError {
     Url { field: &'static str },
     #[error("{field} is too long")]
     TooLong { field: &'static str },
+    #[error("signer {index}: {error}")]
+    Contact {
+        index: usize,
+        error: crate::notify::contact::ContactError,
+    },
+    #[error("nonsensitive_title must be 1-80 characters")]
+    NonsensitiveTitle,
 }
 
 /// Limits the service applies to requests (from configuration).
@@ -335,13 +447,24 @@ impl JobRequest {
             if signers.iter().any(|o| o.identifier == identifier) {
                 return Err(RequestError::DuplicateSigner { index });
             }
-            check_len(&s.email, 320, "email")?;
-            check_len(&s.mobile, 32, "mobile")?;
+            let email = s
+                .email
+                .as_deref()
+                .map(crate::notify::contact::email)
+                .transpose()
+                .map_err(|error| RequestError::Contact { index, error })?;
+            let mobile = s
+                .mobile
+                .as_deref()
+                .map(crate::notify::contact::mobile)
+                .transpose()
+                .map_err(|error| RequestError::Contact { index, error })?;
             signers.push(NewSigner {
                 identifier,
                 on_behalf_of: s.on_behalf_of,
-                email: s.email,
-                mobile: s.mobile,
+                email,
+                mobile,
+                lang: s.lang.unwrap_or_default(),
                 order,
             });
         }
@@ -359,6 +482,15 @@ impl JobRequest {
         check_url(&redirect.rejection, "redirect.rejection")?;
         check_url(&redirect.error, "redirect.error")?;
         check_len(&self.reference, 100, "reference")?;
+        let nonsensitive_title = match self.nonsensitive_title.as_deref().map(str::trim) {
+            None => None,
+            Some(t)
+                if t.is_empty() || t.chars().count() > 80 || t.chars().any(char::is_control) =>
+            {
+                return Err(RequestError::NonsensitiveTitle);
+            }
+            Some(t) => Some(t.to_string()),
+        };
         if let Some(titles) = &self.document_titles
             && titles.iter().any(|t| t.chars().count() > 200)
         {
@@ -368,6 +500,7 @@ impl JobRequest {
         }
         Ok(ValidJob {
             title,
+            nonsensitive_title,
             kind: self.kind,
             signers,
             required_loa: self.required_loa.unwrap_or(Loa::Substantial),

@@ -121,10 +121,15 @@ impl JobService {
     }
 
     pub fn signing_url(&self, signer: &Signer) -> String {
+        self.signing_url_for(&signer.id)
+    }
+
+    /// The signing URL of the signer with id `signer_id`.
+    pub fn signing_url_for(&self, signer_id: &str) -> String {
         format!(
             "{}/sign/{}",
             self.public_base,
-            self.signing_token(&signer.id)
+            self.signing_token(signer_id)
         )
     }
 
@@ -179,7 +184,9 @@ impl JobService {
                 on_behalf_of: s.on_behalf_of,
                 email: s.email,
                 mobile: s.mobile,
+                lang: s.lang,
                 order: s.order,
+                co_signer_of: None,
                 status: SignerStatus::Waiting,
                 status_at: now,
                 identity_json: None,
@@ -196,6 +203,7 @@ impl JobService {
             id: job_id,
             org_id: org_id.to_string(),
             title: req.title,
+            nonsensitive_title: req.nonsensitive_title,
             kind: req.kind,
             status: JobStatus::InProgress,
             required_loa: req.required_loa,
@@ -219,11 +227,13 @@ impl JobService {
             }),
             webhook: job.callback_url.clone(),
         };
+        let notifications = machine::initial_notifications(&job);
         self.store
             .insert_job(
                 NewJobRecord {
                     job: &job,
                     signer_token_hashes: &token_hashes,
+                    notifications: &notifications,
                 },
                 event,
                 now,
@@ -349,6 +359,64 @@ impl JobService {
             authority: ctx.authority.clone(),
         })
         .await
+    }
+
+    /// Adds `signers` (holders of signing authority from the register) to the job so that the
+    /// authority of `for_signer` can be completed, on the job as read at `version`: a job that
+    /// changed meanwhile is refused with `StoreError::Conflict` (the caller decides again).
+    /// Their signing-URL secrets are derived as for any signer; the `co_signers_added` event
+    /// and the notifications of those already active go in the same transaction.
+    pub async fn add_co_signers(
+        &self,
+        job: &Job,
+        version: i64,
+        for_signer: &str,
+        signers: Vec<Signer>,
+        event: serde_json::Value,
+        now: OffsetDateTime,
+    ) -> Result<Job, JobError> {
+        if job.signers.len() + signers.len() > self.limits.max_signers {
+            return Err(JobError::Request(RequestError::SignerCount {
+                got: job.signers.len() + signers.len(),
+                max: self.limits.max_signers,
+            }));
+        }
+        let added = signers
+            .into_iter()
+            .map(|signer| crate::archive::store::AddedSigner {
+                token_hash: sha256_hex(self.signing_token(&signer.id).as_bytes()),
+                signer,
+            })
+            .collect();
+        let t = machine::decide(
+            job,
+            version,
+            Action::AddCoSigners {
+                for_signer,
+                signers: added,
+                event,
+            },
+            now,
+        )?;
+        self.store.apply(&t, now).await?;
+        let (job, _) = self
+            .store
+            .job(Some(&job.org_id), &job.id)
+            .await?
+            .ok_or(JobError::NotFound)?;
+        Ok(job)
+    }
+
+    /// The job with its version, for a caller that decides on it and applies with
+    /// [`JobService::add_co_signers`]. Someone else's job is reported as not found.
+    pub async fn get_versioned(&self, org_id: &str, job_id: &str) -> Result<(Job, i64), JobError> {
+        if uuid::Uuid::parse_str(job_id).is_err() {
+            return Err(JobError::NotFound);
+        }
+        self.store
+            .job(Some(org_id), job_id)
+            .await?
+            .ok_or(JobError::NotFound)
     }
 
     /// Tells the sender (event feed and webhook), once per distinct notice, that a company

@@ -298,7 +298,7 @@ impl EvidenceRecord {
         w.leaf_attrs(
             "DesignatedIdentifier",
             &[("Kind", s.designated.kind())],
-            s.designated.value(),
+            &s.designated.value(),
         );
         if let Some(o) = &s.on_behalf_of {
             w.open("OnBehalfOf");
@@ -692,7 +692,9 @@ mod tests {
             }),
             email: None,
             mobile: None,
+            lang: crate::jobs::model::Language::Nb,
             order: 0,
+            co_signer_of: None,
             status,
             status_at: datetime!(2025-03-01 10:06:00 UTC),
             identity_json: identity,
@@ -705,6 +707,7 @@ mod tests {
             id: "job-1".into(),
             org_id: "org-1".into(),
             title: "Avtale".into(),
+            nonsensitive_title: None,
             kind: JobKind::Portal,
             status: JobStatus::Completed,
             required_loa: Loa::Substantial,
