@@ -393,7 +393,10 @@ pub struct EidasConfig {
     /// Signing key (PKCS#8 PEM) and certificate (PEM) of our SP.
     pub sp_key_file: PathBuf,
     pub sp_cert_file: PathBuf,
-    /// Encryption key and certificate (default: the signing pair).
+    /// Encryption key (PKCS#8 PEM, or `EC PRIVATE KEY`) and certificate (default: the signing
+    /// pair): RSA (RSA-OAEP key transport) or EC P-256/384/521 (ECDH-ES key agreement, cheaper
+    /// per response). An EC pair is published first; with an RSA signing pair that one stays
+    /// an RSA-OAEP encryption key too.
     #[serde(default)]
     pub sp_encryption_key_file: Option<PathBuf>,
     #[serde(default)]

@@ -1,12 +1,13 @@
 //! eIDAS-node SAML service provider (`signgate::identity::saml`) against real third-party
-//! counterparts: a pysaml2 IdP (tests/idp/saml_idp.py, signing/encrypting with xmlsec1)
-//! for the positive flows, `xmlsec1 --verify` for our signatures, and hostile responses
-//! built with lxml/signxml (tests/idp/saml_attacks.py) for the refusals.
+//! counterparts: a pysaml2 IdP (tests/idp/saml_idp.py, signing/encrypting with xmlsec1, and
+//! ECDH-ES key agreement with libxmlsec1 1.3 through python-xmlsec for an SP with an EC
+//! encryption key) for the positive flows, `xmlsec1 --verify` for our signatures, and
+//! hostile responses built with lxml/signxml (tests/idp/saml_attacks.py) for the refusals.
 //!
 //! The end-to-end tests at the bottom sign a job through `signgate serve` with the node
 //! configured by `SIGNGATE__EIDAS__*`.
 //!
-//! Needs the test venv (scripts/test installs pysaml2, signxml, lxml into
+//! Needs the test venv (scripts/test installs pysaml2, python-xmlsec, signxml, lxml into
 //! /var/tmp/signgate-venv) plus `xmlsec1` and `openssl`; a missing peer fails loudly.
 
 mod common;
@@ -17,6 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use signgate::config::EidasConfig;
+use signgate::identity::saml::xmlenc::XmlEncError;
 use signgate::identity::saml::{
     SamlAuthRequest, SamlError, SamlLogin, SamlPending, SamlSp, check_binding,
 };
@@ -52,6 +54,31 @@ fn keypair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
         .args([
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
         ])
+        .arg("-subj")
+        .arg(format!("/CN={name}"))
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl is required (scripts/test installs it)");
+    assert!(
+        out.status.success(),
+        "openssl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (key, cert)
+}
+
+/// A self-signed EC key (PKCS#8 PEM) and certificate on `curve` (`P-256`, `P-384`,
+/// `P-521`) made by `openssl`.
+fn ec_keypair(dir: &Path, name: &str, curve: &str) -> (PathBuf, PathBuf) {
+    let key = dir.join(format!("{name}.key"));
+    let cert = dir.join(format!("{name}.crt"));
+    let out = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .arg(format!("ec_paramgen_curve:{curve}"))
+        .args(["-nodes", "-days", "2"])
         .arg("-subj")
         .arg(format!("/CN={name}"))
         .arg("-keyout")
@@ -135,6 +162,15 @@ impl Idp {
         );
     }
 
+    async fn state(&self) -> serde_json::Value {
+        reqwest::get(self.url("/control"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     async fn last_request(&self) -> serde_json::Value {
         reqwest::get(self.url("/last-request"))
             .await
@@ -179,10 +215,20 @@ fn eidas_config(dir: &Path, idp: &Idp, binding: &str) -> EidasConfig {
 }
 
 async fn setup(binding: &str, idp_args: &[&str]) -> Setup {
+    setup_with(binding, idp_args, None).await
+}
+
+/// [`setup`], with an EC encryption key pair on `ec_curve` beside the RSA signing pair.
+async fn setup_with(binding: &str, idp_args: &[&str], ec_curve: Option<&str>) -> Setup {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
     let idp = Idp::start(dir.path(), idp_args);
-    let cfg = eidas_config(dir.path(), &idp, binding);
+    let mut cfg = eidas_config(dir.path(), &idp, binding);
+    if let Some(curve) = ec_curve {
+        let (k, c) = ec_keypair(dir.path(), "sp-enc", curve);
+        cfg.sp_encryption_key_file = Some(k);
+        cfg.sp_encryption_cert_file = Some(c);
+    }
     let sp = SamlSp::load(&cfg, ENTITY.into(), ACS.into())
         .await
         .expect("SamlSp::load with the pysaml2 IdP's signed metadata");
@@ -410,6 +456,199 @@ async fn redirect_binding_and_every_supported_encryption() {
         &s,
         Loa::High,
     );
+}
+
+/// Our metadata for an SP with an EC encryption pair: the EC certificate is the first
+/// `use="encryption"` KeyDescriptor and prefers ECDH-ES; the RSA signing pair follows as
+/// the RSA-OAEP fallback.
+fn assert_ecdh_metadata(s: &Setup) {
+    let md = std::fs::read_to_string(s.dir.path().join("sp-metadata.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&md).unwrap();
+    let kds: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("KeyDescriptor") && n.attribute("use") == Some("encryption"))
+        .collect();
+    assert_eq!(kds.len(), 2, "{md}");
+    let methods = |kd: roxmltree::Node| -> Vec<String> {
+        kd.children()
+            .filter(|c| c.has_tag_name("EncryptionMethod"))
+            .map(|c| c.attribute("Algorithm").unwrap().to_string())
+            .collect()
+    };
+    let ec = methods(kds[0]);
+    assert_eq!(
+        ec.first().map(String::as_str),
+        Some("http://www.w3.org/2009/xmlenc11#ECDH-ES"),
+        "{ec:?}"
+    );
+    assert!(ec.iter().any(|m| m.ends_with("#kw-aes256")));
+    assert!(!ec.iter().any(|m| m.contains("rsa-oaep")));
+    let rsa = methods(kds[1]);
+    assert!(
+        rsa.iter().any(|m| m.ends_with("#rsa-oaep-mgf1p")),
+        "{rsa:?}"
+    );
+    assert!(!rsa.iter().any(|m| m.contains("ECDH")));
+    // Still signed as xmlsec1 checks it.
+    let (ok, log) = xmlsec1_verify(
+        &s.dir.path().join("sp-metadata.xml"),
+        &s.sp_cert,
+        "urn:oasis:names:tc:SAML:2.0:metadata:EntityDescriptor",
+    );
+    assert!(ok, "xmlsec1 refused our metadata: {log}");
+}
+
+#[tokio::test]
+async fn ecdh_es_encrypted_assertions_from_libxmlsec1() {
+    // SIGNGATE_WRITE_SAML_BENCH_FIXTURE_ECDH=DIR writes the first exchange as the ECDH-ES
+    // fixture of benches/saml.rs (tests/data/saml/bench-ecdh).
+    let fixture_dir = std::env::var_os("SIGNGATE_WRITE_SAML_BENCH_FIXTURE_ECDH").map(PathBuf::from);
+    let valid_for = if fixture_dir.is_some() { "0" } else { "24" };
+    let s = setup_with(
+        "post",
+        &["--enc", "aes256-gcm", "--valid-for", valid_for],
+        Some("P-256"),
+    )
+    .await;
+    assert_ecdh_metadata(&s);
+    let (b64, pending) = login(&s).await;
+    if let Some(d) = &fixture_dir {
+        std::fs::create_dir_all(d).unwrap();
+        for (from, to) in [
+            (s.dir.path().join("sp.key"), "sp.key"),
+            (s.dir.path().join("sp.crt"), "sp.crt"),
+            (s.dir.path().join("sp-enc.key"), "sp-enc.key"),
+            (s.dir.path().join("sp-enc.crt"), "sp-enc.crt"),
+            (s.idp.cert.clone(), "idp.crt"),
+            (s.idp.metadata.clone(), "idp-metadata.xml"),
+        ] {
+            std::fs::copy(from, d.join(to)).unwrap();
+        }
+        let now = OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        for (name, text) in [
+            ("response.b64", b64.as_str()),
+            ("now.txt", now.as_str()),
+            ("entity_id.txt", ENTITY),
+            ("acs_url.txt", ACS),
+        ] {
+            std::fs::write(d.join(name), format!("{text}\n")).unwrap();
+        }
+    }
+    let xml = decoded(&b64);
+    for needle in [
+        "http://www.w3.org/2009/xmlenc11#ECDH-ES",
+        "http://www.w3.org/2009/xmlenc11#ConcatKDF",
+        "http://www.w3.org/2001/04/xmlenc#kw-aes256",
+        "http://www.w3.org/2009/xmlenc11#aes256-gcm",
+        "urn:oid:1.2.840.10045.3.1.7",
+        "ECKeyValue",
+    ] {
+        assert!(xml.contains(needle), "{needle} missing in {xml}");
+    }
+    assert!(!xml.contains("rsa-oaep"), "{xml}");
+    assert!(
+        !xml.contains("199001011234"),
+        "the assertion must travel encrypted"
+    );
+    assert_eq!(s.idp.state().await["last_key_transport"], "ECDH-ES");
+    let first =
+        s.sp.finish(&b64, OffsetDateTime::now_utc())
+            .expect("finish");
+    assert_student(&first, &s, Loa::Substantial);
+    check_binding(&first, &pending).unwrap();
+
+    // Every key wrap, GCM size and KDF digest libxmlsec1 offers that we accept.
+    for (kw, enc, digest) in [
+        ("kw-aes128", "aes128-gcm", "sha256"),
+        ("kw-aes192", "aes256-gcm", "sha384"),
+        ("kw-aes256", "aes128-gcm", "sha512"),
+    ] {
+        s.idp
+            .control(&[("kw", kw), ("enc", enc), ("kdf_digest", digest)])
+            .await;
+        let (b64, pending) = login(&s).await;
+        assert!(decoded(&b64).contains(&format!("#{kw}\"")), "{kw}");
+        let l =
+            s.sp.finish(&b64, OffsetDateTime::now_utc())
+                .unwrap_or_else(|e| panic!("{kw} {enc} {digest}: {e}"));
+        assert_student(&l, &s, Loa::Substantial);
+        check_binding(&l, &pending).unwrap();
+    }
+
+    // A node without ECDH-ES uses the RSA-OAEP encryption key that follows in our metadata.
+    s.idp
+        .control(&[("key_transport", "rsa"), ("enc", "aes256-gcm")])
+        .await;
+    let (b64, _) = login(&s).await;
+    let xml = decoded(&b64);
+    assert!(
+        xml.contains("rsa-oaep") && !xml.contains("ECDH-ES"),
+        "{xml}"
+    );
+    assert_eq!(s.idp.state().await["last_key_transport"], "RSA-OAEP");
+    assert_student(
+        &s.sp.finish(&b64, OffsetDateTime::now_utc()).unwrap(),
+        &s,
+        Loa::Substantial,
+    );
+}
+
+#[tokio::test]
+async fn ecdh_es_on_p384_and_p521() {
+    for curve in ["P-384", "P-521"] {
+        let s = setup_with("post", &["--enc", "aes256-gcm"], Some(curve)).await;
+        let (b64, pending) = login(&s).await;
+        let xml = decoded(&b64);
+        assert!(xml.contains("xmlenc11#ECDH-ES"), "{curve}: {xml}");
+        let l =
+            s.sp.finish(&b64, OffsetDateTime::now_utc())
+                .unwrap_or_else(|e| panic!("{curve}: {e}"));
+        assert_student(&l, &s, Loa::Substantial);
+        check_binding(&l, &pending).unwrap();
+    }
+}
+
+/// The node changes one thing of the ECDH-ES key agreement after wrapping the key, then
+/// signs the Response as usual: the signatures hold, the decryption must refuse.
+#[tokio::test]
+async fn ecdh_es_tampering_is_refused() {
+    let s = setup_with("post", &["--enc", "aes256-gcm"], Some("P-256")).await;
+    type Want = fn(&XmlEncError) -> bool;
+    let cases: [(&str, Want); 5] = [
+        (
+            "ephemeral",
+            |e| matches!(e, XmlEncError::OriginatorKey(m) if m.contains("not a point on P-256")),
+        ),
+        ("other-key", |e| matches!(e, XmlEncError::Unwrap)),
+        (
+            "curve",
+            |e| matches!(e, XmlEncError::WrongCurve { offered, ours: "P-256" } if offered == "P-384"),
+        ),
+        ("kdf", |e| matches!(e, XmlEncError::Unwrap)),
+        (
+            "kdf-digest",
+            |e| matches!(e, XmlEncError::Unsupported(m) if m.contains("xmldsig#sha1")),
+        ),
+    ];
+    for (tamper, want) in cases {
+        s.idp.control(&[("ecdh_tamper", tamper)]).await;
+        let (b64, _) = login(&s).await;
+        assert!(decoded(&b64).contains("xmlenc11#ECDH-ES"), "{tamper}");
+        match s.sp.finish(&b64, OffsetDateTime::now_utc()) {
+            Ok(l) => panic!("{tamper} accepted: {:?}", l.identity),
+            Err(SamlError::Decrypt(e)) => {
+                assert!(want(&e), "{tamper}: {e:?}");
+                assert_eq!(SamlError::Decrypt(e).user_reason(), UserReason::Rejected);
+            }
+            Err(e) => panic!("{tamper}: refused for another reason: {e}"),
+        }
+    }
+    // The same node without the change is accepted (the refusals were the changes).
+    s.idp.control(&[("ecdh_tamper", "")]).await;
+    let (b64, _) = login(&s).await;
+    s.sp.finish(&b64, OffsetDateTime::now_utc()).unwrap();
 }
 
 #[tokio::test]
@@ -817,21 +1056,30 @@ struct Gateway {
 }
 
 async fn gateway() -> Gateway {
+    gateway_with(None).await
+}
+
+/// [`gateway`], with an EC encryption pair on `ec_curve` configured beside the RSA signing
+/// pair (`eidas.sp_encryption_key_file` / `sp_encryption_cert_file`).
+async fn gateway_with(ec_curve: Option<&str>) -> Gateway {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
     let idp = Idp::start(dir.path(), &[]);
     let (sp_key, sp_cert) = keypair(dir.path(), "sp");
     let s = |p: &Path| p.display().to_string();
-    let server = common::Server::start(
-        common::Db::Sqlite,
-        &[
-            ("SIGNGATE__EIDAS__IDP_METADATA", &s(&idp.metadata)),
-            ("SIGNGATE__EIDAS__IDP_METADATA_SIGNER", &s(&idp.cert)),
-            ("SIGNGATE__EIDAS__SP_KEY_FILE", &s(&sp_key)),
-            ("SIGNGATE__EIDAS__SP_CERT_FILE", &s(&sp_cert)),
-        ],
-    )
-    .await;
+    let mut env = vec![
+        ("SIGNGATE__EIDAS__IDP_METADATA", s(&idp.metadata)),
+        ("SIGNGATE__EIDAS__IDP_METADATA_SIGNER", s(&idp.cert)),
+        ("SIGNGATE__EIDAS__SP_KEY_FILE", s(&sp_key)),
+        ("SIGNGATE__EIDAS__SP_CERT_FILE", s(&sp_cert)),
+    ];
+    if let Some(curve) = ec_curve {
+        let (k, c) = ec_keypair(dir.path(), "sp-enc", curve);
+        env.push(("SIGNGATE__EIDAS__SP_ENCRYPTION_KEY_FILE", s(&k)));
+        env.push(("SIGNGATE__EIDAS__SP_ENCRYPTION_CERT_FILE", s(&c)));
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = common::Server::start(common::Db::Sqlite, &env).await;
     // The node learns our ACS and encryption key from our published metadata.
     let md = reqwest::get(format!("{}/saml/metadata", server.base))
         .await
@@ -950,4 +1198,77 @@ async fn e2e_a_different_person_is_refused() {
     );
     let job = common::wait_for_job(&g.server, &g.key, &id, |_| true).await;
     assert_eq!(job["signers"][0]["status"], "waiting");
+}
+
+/// Signs on the page after the node's response and checks the job completes.
+async fn sign_and_complete(g: &Gateway, b: &reqwest::Client, page: reqwest::Response, id: &str) {
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let action =
+        common::form_action(&html, "/sign").unwrap_or_else(|| panic!("no sign form: {html}"));
+    let csrf = common::input_value(&html, "csrf").expect("csrf");
+    let done = b
+        .post(format!("{}{action}", g.server.base))
+        .form(&[("csrf", csrf.as_str()), ("lang", "en")])
+        .send()
+        .await
+        .unwrap();
+    let status = done.status();
+    let body = done.text().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Thank you, you have signed"), "{body}");
+    let job = common::wait_for_job(&g.server, &g.key, id, |j| j["status"] == "completed").await;
+    assert_eq!(job["signers"][0]["status"], "signed");
+}
+
+#[tokio::test]
+async fn e2e_foreign_student_signs_with_an_ecdh_es_encrypted_assertion() {
+    let g = gateway_with(Some("P-256")).await;
+    let (id, url) = eidas_job(&g).await;
+    let (b, page, posted) = through_the_node(&g, &url).await;
+    let response = posted
+        .iter()
+        .find(|(k, _)| k == "SAMLResponse")
+        .map(|(_, v)| decoded(v))
+        .expect("SAMLResponse posted");
+    assert!(
+        response.contains("xmlenc11#ECDH-ES") && !response.contains("rsa-oaep"),
+        "{response}"
+    );
+    assert_eq!(g.idp.state().await["last_key_transport"], "ECDH-ES");
+    sign_and_complete(&g, &b, page, &id).await;
+}
+
+/// Tampered ephemeral key, wrong curve, wrong KDF parameters: the signer is refused at the
+/// ACS with the plain "could not be accepted" page and nothing is signed.
+#[tokio::test]
+async fn e2e_ecdh_es_tampering_refuses_the_login_and_nothing_is_signed() {
+    let g = gateway_with(Some("P-256")).await;
+    for tamper in ["ephemeral", "curve", "kdf"] {
+        g.idp.control(&[("ecdh_tamper", tamper)]).await;
+        let (id, url) = eidas_job(&g).await;
+        let (_, page, posted) = through_the_node(&g, &url).await;
+        assert!(
+            posted
+                .iter()
+                .any(|(k, v)| k == "SAMLResponse" && decoded(v).contains("xmlenc11#ECDH-ES")),
+            "{tamper}"
+        );
+        let status = page.status();
+        let html = page.text().await.unwrap();
+        assert_eq!(status, 403, "{tamper}: {html}");
+        assert!(
+            html.contains("The login could not be accepted")
+                || html.contains("Innloggingen kunne ikke godtas"),
+            "{tamper}: {html}"
+        );
+        let job = common::wait_for_job(&g.server, &g.key, &id, |_| true).await;
+        assert_eq!(job["signers"][0]["status"], "waiting", "{tamper}");
+        assert_ne!(job["status"], "completed", "{tamper}");
+    }
+    // The same gateway and node without the change: the student signs.
+    g.idp.control(&[("ecdh_tamper", "")]).await;
+    let (id, url) = eidas_job(&g).await;
+    let (b, page, _) = through_the_node(&g, &url).await;
+    sign_and_complete(&g, &b, page, &id).await;
 }

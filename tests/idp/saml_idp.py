@@ -6,7 +6,11 @@ with the xmlsec1 binary): it verifies our signed AuthnRequest (HTTP-POST: envelo
 signature; HTTP-Redirect: query-string signature) against the SP metadata we publish, and
 answers directly, without a login page, with pysaml2's auto-post HTML form carrying
 SAMLResponse and RelayState to the ACS from our metadata. The response is signed, the
-assertion signed and encrypted for the encryption certificate in our metadata.
+assertion signed and encrypted for the first encryption certificate in our metadata: an RSA
+one with RSA-OAEP (xmlsec1, as pysaml2 does it), an EC one that offers
+xmlenc11#ECDH-ES with ECDH-ES key agreement + ConcatKDF + AES key wrap (libxmlsec1 1.3
+through python-xmlsec, tests/idp/xmlenc_ecdh.py; the system xmlsec1 1.2 has no key
+agreement). `key_transport=rsa` skips EC certificates (the SP's RSA-OAEP fallback).
 
 Usage: saml_idp.py --key K --cert C --sp-metadata FILE --metadata-out FILE [--port 0]
 Prints "READY <port>" once its own (signed) metadata is written to --metadata-out.
@@ -35,6 +39,15 @@ from saml2.sigver import pre_encryption_part, security_context
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import xmlenc_ecdh  # noqa: E402
+
+from cryptography import x509  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from lxml import etree  # noqa: E402
+
+SAML_NS = "urn:oasis:names:tc:SAML:2.0:assertion"
+MD_NS = "urn:oasis:names:tc:SAML:2.0:metadata"
 ENC = {
     "aes256-gcm": ("http://www.w3.org/2009/xmlenc11#aes256-gcm", "aes-256"),
     "aes128-gcm": ("http://www.w3.org/2009/xmlenc11#aes128-gcm", "aes-128"),
@@ -86,6 +99,14 @@ STATE = {
     "status": ARGS.status,
     "legal_id": "",
     "legal_name": "",
+    # ECDH-ES: key wrap, ConcatKDF digest, one change after the wrap (xmlenc_ecdh.TAMPER),
+    # and "auto" (the first encryption certificate) or "rsa" (RSA certificates only).
+    "kw": "kw-aes256",
+    "kdf_digest": "sha256",
+    "ecdh_tamper": "",
+    "key_transport": "auto",
+    # What the last encryption used: "ECDH-ES" or "RSA-OAEP".
+    "last_key_transport": "",
 }
 LAST = {}
 LOCK = threading.Lock()
@@ -141,6 +162,18 @@ def write_metadata(base):
     os.replace(tmp, ARGS.metadata_out)
 
 
+def sp_offers_ecdh(cert_pem):
+    """Whether the SP metadata's KeyDescriptor with this certificate lists ECDH-ES."""
+    der_b64 = "".join(line for line in cert_pem.decode().splitlines() if not line.startswith("-----"))
+    md = etree.parse(ARGS.sp_metadata)
+    for kd in md.iter("{%s}KeyDescriptor" % MD_NS):
+        certs = ["".join(c.text.split()) for c in kd.iter("{http://www.w3.org/2000/09/xmldsig#}X509Certificate")]
+        if der_b64 in certs:
+            methods = [m.get("Algorithm") for m in kd.findall("{%s}EncryptionMethod" % MD_NS)]
+            return xmlenc_ecdh.ECDH_ES in methods
+    return False
+
+
 def answer(base, binding, form):
     """Parses and verifies the AuthnRequest, returns (html, state) of pysaml2's auto-post form."""
     with LOCK:
@@ -177,9 +210,41 @@ def answer(base, binding, form):
             msg_enc, session_key = ENC[st["enc"]]
             entity.pre_encryption_part = functools.partial(pre_encryption_part, msg_enc=msg_enc)
             orig = srv.sec.encrypt_assertion
+            idp_entity = srv.config.entityid
+            sp_entity = args["sp_entity_id"]
 
             def enc(statement, enc_key, template, key_type=None, node_xpath=None, _o=orig, _k=session_key):
-                return _o(statement, enc_key, template, key_type=_k, node_xpath=node_xpath)
+                # pysaml2 tries the SP's encryption certificates in metadata order and keeps
+                # the first that works; enc_key is that certificate (PEM file).
+                with open(enc_key, "rb") as f:
+                    cert_pem = f.read()
+                is_ec = isinstance(x509.load_pem_x509_certificate(cert_pem).public_key(), ec.EllipticCurvePublicKey)
+                if is_ec and st["key_transport"] == "rsa":
+                    raise ValueError("key_transport=rsa: EC certificate skipped")
+                if not is_ec:
+                    out = _o(statement, enc_key, template, key_type=_k, node_xpath=node_xpath)
+                    with LOCK:
+                        STATE["last_key_transport"] = "RSA-OAEP"
+                    return out
+                if not sp_offers_ecdh(cert_pem):
+                    raise ValueError("the SP's EC encryption certificate does not offer xmlenc11#ECDH-ES")
+                if not st["enc"].endswith("-gcm"):
+                    raise ValueError("ECDH-ES responses are made with AES-GCM only")
+                doc = etree.fromstring(str(statement).encode())
+                a = doc.find("{%s}EncryptedAssertion/{%s}Assertion" % (SAML_NS, SAML_NS))
+                xmlenc_ecdh.encrypt_element(
+                    a,
+                    cert_pem,
+                    data_alg=st["enc"],
+                    kw=st["kw"],
+                    digest=st["kdf_digest"],
+                    party_u=idp_entity.encode(),
+                    party_v=sp_entity.encode(),
+                    tamper=st["ecdh_tamper"],
+                )
+                with LOCK:
+                    STATE["last_key_transport"] = "ECDH-ES"
+                return etree.tostring(doc).decode()
 
             srv.sec.encrypt_assertion = enc
         resp = srv.create_authn_response(

@@ -36,7 +36,7 @@ use crate::trust::xmldsig::DsigError;
 use crate::trust::xmlsign::{XmlSigner, escape_attr, escape_text, pem_block};
 
 pub use metadata::IdpMetadata;
-use xmlenc::DecryptionKey;
+use xmlenc::{DecryptionKeys, EncryptionKey, RsaDecryptionKey};
 
 /// SAML 2.0 protocol namespace.
 pub const SAMLP_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
@@ -365,8 +365,10 @@ pub struct SamlSp {
     entity_id: String,
     acs_url: String,
     signer: XmlSigner,
-    enc_key: DecryptionKey,
-    enc_cert_der: Vec<u8>,
+    dec_keys: DecryptionKeys,
+    /// The certificates published as `use="encryption"`, in order of preference: the EC one
+    /// (ECDH-ES) first, then the RSA one (RSA-OAEP).
+    enc_certs: Vec<EncCert>,
     metadata_signers: Vec<Vec<u8>>,
     idp: RwLock<Arc<IdpMetadata>>,
 }
@@ -377,6 +379,103 @@ impl std::fmt::Debug for SamlSp {
             .field("entity_id", &self.entity_id)
             .field("acs_url", &self.acs_url)
             .finish_non_exhaustive()
+    }
+}
+
+/// A published encryption certificate and the key transport it is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EncKind {
+    Ecdh,
+    RsaOaep,
+}
+
+struct EncCert {
+    kind: EncKind,
+    der: Vec<u8>,
+}
+
+/// The DER of the private key in a PEM file: PKCS#8 (`PRIVATE KEY`) or, for EC, RFC 5915
+/// (`EC PRIVATE KEY`, as `openssl ecparam -genkey` writes it).
+fn private_key_der(pem: &str, what: &str) -> Result<Vec<u8>, SamlError> {
+    pem_block(pem, "PRIVATE KEY")
+        .or_else(|| pem_block(pem, "EC PRIVATE KEY"))
+        .ok_or_else(|| SamlError::Keys(format!("{what}: no PRIVATE KEY PEM block")))
+}
+
+/// Our decryption keys and the encryption certificates to publish. The encryption pair is
+/// `sp_encryption_key_file`/`sp_encryption_cert_file`, else the signing pair; it is RSA
+/// (RSA-OAEP key transport) or EC P-256/384/521 (ECDH-ES key agreement). With an EC
+/// encryption pair of its own and an RSA signing pair, the signing pair also stays an
+/// RSA-OAEP encryption key (published second), so a node without ECDH-ES still works. Each
+/// pair is probed (a decryption round trip) so a mismatch stops the start.
+fn load_encryption_keys(cfg: &EidasConfig) -> Result<(DecryptionKeys, Vec<EncCert>), SamlError> {
+    let enc_key_path = cfg
+        .sp_encryption_key_file
+        .as_ref()
+        .unwrap_or(&cfg.sp_key_file);
+    let enc_cert_path = cfg
+        .sp_encryption_cert_file
+        .as_ref()
+        .unwrap_or(&cfg.sp_cert_file);
+    let der = private_key_der(
+        &read_text(enc_key_path, "encryption key")?,
+        "encryption key",
+    )?;
+    let key = EncryptionKey::from_der(&der).map_err(|e| {
+        SamlError::Keys(format!(
+            "encryption key (RSA of 2048 bits or more, or EC P-256/384/521): {e}"
+        ))
+    })?;
+    let cert_der = pem_block(&read_text(enc_cert_path, "encryption cert")?, "CERTIFICATE")
+        .ok_or_else(|| SamlError::Keys("encryption cert: no CERTIFICATE PEM block".into()))?;
+    let spki =
+        spki_der(&cert_der).ok_or_else(|| SamlError::Keys("encryption cert unreadable".into()))?;
+    if !key.matches_spki(&spki) {
+        return Err(SamlError::Keys(
+            "the encryption certificate does not match the encryption key".into(),
+        ));
+    }
+    match key {
+        EncryptionKey::Rsa(rsa) => Ok((
+            DecryptionKeys::new(Some(rsa), None),
+            vec![EncCert {
+                kind: EncKind::RsaOaep,
+                der: cert_der,
+            }],
+        )),
+        EncryptionKey::Ec(ec) => {
+            let mut certs = vec![EncCert {
+                kind: EncKind::Ecdh,
+                der: cert_der,
+            }];
+            let mut rsa = None;
+            if cfg.sp_encryption_key_file.is_some() {
+                let sign_der =
+                    private_key_der(&read_text(&cfg.sp_key_file, "sp_key_file")?, "sp_key_file")?;
+                if let Ok(k) = RsaDecryptionKey::from_pkcs8(&sign_der) {
+                    let sign_cert = pem_block(
+                        &read_text(&cfg.sp_cert_file, "sp_cert_file")?,
+                        "CERTIFICATE",
+                    )
+                    .ok_or_else(|| {
+                        SamlError::Keys("sp_cert_file: no CERTIFICATE PEM block".into())
+                    })?;
+                    let spki = spki_der(&sign_cert)
+                        .ok_or_else(|| SamlError::Keys("sp_cert_file unreadable".into()))?;
+                    if !k.matches_spki(&spki) {
+                        return Err(SamlError::Keys(
+                            "the signing certificate does not match the signing key".into(),
+                        ));
+                    }
+                    rsa = Some(k);
+                    certs.push(EncCert {
+                        kind: EncKind::RsaOaep,
+                        der: sign_cert,
+                    });
+                }
+            }
+            Ok((DecryptionKeys::new(rsa, Some(ec)), certs))
+        }
     }
 }
 
@@ -414,27 +513,7 @@ impl SamlSp {
             &read_text(&cfg.sp_cert_file, "sp_cert_file")?,
         )
         .map_err(|e| SamlError::Keys(e.to_string()))?;
-        let enc_key_path = cfg
-            .sp_encryption_key_file
-            .as_ref()
-            .unwrap_or(&cfg.sp_key_file);
-        let enc_cert_path = cfg
-            .sp_encryption_cert_file
-            .as_ref()
-            .unwrap_or(&cfg.sp_cert_file);
-        let enc_pkcs8 = pem_block(&read_text(enc_key_path, "encryption key")?, "PRIVATE KEY")
-            .ok_or_else(|| SamlError::Keys("encryption key: no PRIVATE KEY PEM block".into()))?;
-        let enc_key = DecryptionKey::from_pkcs8(&enc_pkcs8)
-            .map_err(|e| SamlError::Keys(format!("encryption key (RSA required): {e}")))?;
-        let enc_cert_der = pem_block(&read_text(enc_cert_path, "encryption cert")?, "CERTIFICATE")
-            .ok_or_else(|| SamlError::Keys("encryption cert: no CERTIFICATE PEM block".into()))?;
-        let spki = spki_der(&enc_cert_der)
-            .ok_or_else(|| SamlError::Keys("encryption cert unreadable".into()))?;
-        if !enc_key.matches_spki(&spki) {
-            return Err(SamlError::Keys(
-                "the encryption certificate does not match the encryption key".into(),
-            ));
-        }
+        let (dec_keys, enc_certs) = load_encryption_keys(cfg)?;
         let metadata_signers = match &cfg.idp_metadata_signer {
             Some(p) => {
                 let text = read_text(p, "idp_metadata_signer")?;
@@ -456,8 +535,8 @@ impl SamlSp {
             entity_id,
             acs_url,
             signer,
-            enc_key,
-            enc_cert_der,
+            dec_keys,
+            enc_certs,
             metadata_signers,
             idp: RwLock::new(Arc::new(idp)),
         })
@@ -504,7 +583,38 @@ impl SamlSp {
         let id = random_id()?;
         let valid_until = now + self.cfg.metadata_validity;
         let sign_cert = B64.encode(self.signer.cert_der());
-        let enc_cert = B64.encode(&self.enc_cert_der);
+        let enc_descriptors: String = self
+            .enc_certs
+            .iter()
+            .map(|c| {
+                let methods: &[&str] = match c.kind {
+                    EncKind::Ecdh => &[
+                        xmlenc::ECDH_ES,
+                        xmlenc::KW_AES256,
+                        xmlenc::KW_AES192,
+                        xmlenc::KW_AES128,
+                        xmlenc::AES256_GCM,
+                        xmlenc::AES192_GCM,
+                        xmlenc::AES128_GCM,
+                    ],
+                    EncKind::RsaOaep => &[
+                        xmlenc::AES256_GCM,
+                        xmlenc::AES192_GCM,
+                        xmlenc::AES128_GCM,
+                        xmlenc::RSA_OAEP_11,
+                        xmlenc::RSA_OAEP_MGF1P,
+                    ],
+                };
+                let methods: String = methods
+                    .iter()
+                    .map(|m| format!(r#"<md:EncryptionMethod Algorithm="{m}"/>"#))
+                    .collect();
+                format!(
+                    r#"<md:KeyDescriptor use="encryption"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>{methods}</md:KeyDescriptor>"#,
+                    B64.encode(&c.der)
+                )
+            })
+            .collect();
         let (org_name, org_url) = organization(&self.entity_id);
         let xml = format!(
             concat!(
@@ -514,10 +624,7 @@ impl SamlSp {
                 r#"<md:Extensions><eidas:SPType xmlns:eidas="{eidas}">{sptype}</eidas:SPType></md:Extensions>"#,
                 r#"<md:SPSSODescriptor AuthnRequestsSigned="true" WantAssertionsSigned="true" protocolSupportEnumeration="{samlp}">"#,
                 r#"<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{scert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"#,
-                r#"<md:KeyDescriptor use="encryption"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{ecert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"#,
-                r#"<md:EncryptionMethod Algorithm="{gcm256}"/><md:EncryptionMethod Algorithm="{gcm128}"/>"#,
-                r#"<md:EncryptionMethod Algorithm="{oaep11}"/><md:EncryptionMethod Algorithm="{oaep}"/>"#,
-                r#"</md:KeyDescriptor>"#,
+                "{enc_descriptors}",
                 r#"<md:NameIDFormat>{nid_p}</md:NameIDFormat><md:NameIDFormat>{nid_t}</md:NameIDFormat><md:NameIDFormat>{nid_u}</md:NameIDFormat>"#,
                 r#"<md:AssertionConsumerService Binding="{post}" Location="{acs}" index="0" isDefault="true"/>"#,
                 r#"</md:SPSSODescriptor>"#,
@@ -535,11 +642,7 @@ impl SamlSp {
             sptype = escape_text(&self.cfg.sp_type),
             samlp = SAMLP_NS,
             scert = sign_cert,
-            ecert = enc_cert,
-            gcm256 = xmlenc::AES256_GCM,
-            gcm128 = xmlenc::AES128_GCM,
-            oaep11 = xmlenc::RSA_OAEP_11,
-            oaep = xmlenc::RSA_OAEP_MGF1P,
+            enc_descriptors = enc_descriptors,
             nid_p = NAMEID_PERSISTENT,
             nid_t = NAMEID_TRANSIENT,
             nid_u = NAMEID_UNSPECIFIED,
@@ -704,7 +807,7 @@ impl SamlSp {
                 entity_id: &self.entity_id,
                 acs_url: &self.acs_url,
                 idp: &idp,
-                enc_key: &self.enc_key,
+                enc_keys: &self.dec_keys,
                 skew: time::Duration::try_from(self.cfg.clock_skew)
                     .unwrap_or(time::Duration::minutes(1)),
             },

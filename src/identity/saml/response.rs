@@ -15,7 +15,7 @@ use roxmltree::{Document, Node, NodeType};
 use time::OffsetDateTime;
 
 use super::metadata::IdpMetadata;
-use super::xmlenc::{self, DecryptionKey};
+use super::xmlenc::{self, DecryptionKeys};
 use super::{
     ATTR_DATE_OF_BIRTH, ATTR_FAMILY_NAME, ATTR_GIVEN_NAME, ATTR_LEGAL_NAME,
     ATTR_LEGAL_PERSON_IDENTIFIER, ATTR_PERSON_IDENTIFIER, ATTRNAME_URI, LegalPerson,
@@ -33,7 +33,7 @@ pub(super) struct Context<'a> {
     pub entity_id: &'a str,
     pub acs_url: &'a str,
     pub idp: &'a IdpMetadata,
-    pub enc_key: &'a DecryptionKey,
+    pub enc_keys: &'a DecryptionKeys,
     pub skew: time::Duration,
 }
 
@@ -242,7 +242,7 @@ pub(super) fn validate(
 
     // EncryptedAssertion: decrypt, parse the plaintext (DTD refused) inside a wrapper that
     // declares the namespaces in scope at the EncryptedAssertion, verify there.
-    let plain = xmlenc::decrypt_encrypted_assertion(the_assertion, ctx.enc_key, response_signed)?;
+    let plain = xmlenc::decrypt_encrypted_assertion(the_assertion, ctx.enc_keys, response_signed)?;
     let plain = xmldsig::decode_utf8(&plain).map_err(|e| SamlError::Xml(e.to_string()))?;
     let plain = strip_xml_declaration(plain);
     let mut wrapped = String::with_capacity(plain.len() + 512);

@@ -493,3 +493,101 @@ fn sp_is_shareable_across_tasks() {
     send_sync::<SamlSp>();
     send_sync::<SamlError>();
 }
+
+fn cfg_with(dir: &Path, sign: &Keys, enc: Option<(&Keys, &Keys)>) -> EidasConfig {
+    let idp_keys = keys(&rcgen::PKCS_ECDSA_P256_SHA256, "node");
+    EidasConfig {
+        idp_metadata: write(dir, "idp.xml", &idp_metadata(&idp_keys.cert_der))
+            .display()
+            .to_string(),
+        idp_metadata_signer: None,
+        sp_entity_id: Some(ENTITY.into()),
+        sp_key_file: write(dir, "sp.key", &sign.key_pem),
+        sp_cert_file: write(dir, "sp.crt", &sign.cert_pem),
+        sp_encryption_key_file: enc.map(|(k, _)| write(dir, "enc.key", &k.key_pem)),
+        sp_encryption_cert_file: enc.map(|(_, c)| write(dir, "enc.crt", &c.cert_pem)),
+        binding: "post".into(),
+        sp_type: "public".into(),
+        clock_skew: Duration::from_secs(60),
+        metadata_refresh: Duration::from_secs(3600),
+        metadata_validity: Duration::from_secs(86400),
+        timeout: Duration::from_secs(2),
+    }
+}
+
+/// The `use="encryption"` KeyDescriptors of our metadata: (certificate, methods).
+fn enc_descriptors(sp: &SamlSp) -> Vec<(Vec<u8>, Vec<String>)> {
+    let xml = sp.metadata_xml(now()).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    doc.descendants()
+        .filter(|n| {
+            n.has_tag_name((MD_NS, "KeyDescriptor")) && n.attribute("use") == Some("encryption")
+        })
+        .map(|kd| {
+            let cert = kd
+                .descendants()
+                .find(|n| n.has_tag_name("X509Certificate"))
+                .and_then(|n| n.text())
+                .map(|t| B64.decode(t).unwrap())
+                .unwrap();
+            let methods = kd
+                .children()
+                .filter(|n| n.has_tag_name((MD_NS, "EncryptionMethod")))
+                .map(|n| n.attribute("Algorithm").unwrap().to_string())
+                .collect();
+            (cert, methods)
+        })
+        .collect()
+}
+
+#[test]
+fn ec_encryption_keys_are_probed_and_published() {
+    let dir = tempfile::tempdir().unwrap();
+    let rsa = keys(&rcgen::PKCS_RSA_SHA256, "sp");
+    let ec = keys(&rcgen::PKCS_ECDSA_P256_SHA256, "sp-enc");
+    let load = |cfg: &EidasConfig| {
+        let md = std::fs::read_to_string(&cfg.idp_metadata).unwrap();
+        SamlSp::with_idp_metadata(cfg, ENTITY.into(), ACS.into(), &md, now())
+    };
+
+    // RSA signing pair + EC encryption pair: EC first (ECDH-ES preferred), RSA fallback.
+    let sp = load(&cfg_with(dir.path(), &rsa, Some((&ec, &ec)))).unwrap();
+    let d = enc_descriptors(&sp);
+    assert_eq!(d.len(), 2);
+    assert_eq!(d[0].0, ec.cert_der);
+    assert_eq!(d[0].1[0], xmlenc::ECDH_ES);
+    assert!(d[0].1.iter().all(|m| !m.contains("rsa-oaep")));
+    assert_eq!(d[1].0, rsa.cert_der);
+    assert!(d[1].1.contains(&xmlenc::RSA_OAEP_MGF1P.to_string()));
+    assert!(d[1].1.iter().all(|m| m != xmlenc::ECDH_ES));
+    assert_eq!(sp.dec_keys.ec_curve(), Some(xmlenc::Curve::P256));
+    assert!(sp.dec_keys.has_rsa());
+
+    // EC signing pair and no encryption pair: the signing key also agrees keys; EC only.
+    let sp = load(&cfg_with(dir.path(), &ec, None)).unwrap();
+    let d = enc_descriptors(&sp);
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].0, ec.cert_der);
+    assert!(!sp.dec_keys.has_rsa());
+
+    // P-384 and P-521 encryption pairs.
+    for (alg, curve) in [
+        (&rcgen::PKCS_ECDSA_P384_SHA384, xmlenc::Curve::P384),
+        (&rcgen::PKCS_ECDSA_P521_SHA512, xmlenc::Curve::P521),
+    ] {
+        let k = keys(alg, "sp-enc");
+        let sp = load(&cfg_with(dir.path(), &rsa, Some((&k, &k)))).unwrap();
+        assert_eq!(sp.dec_keys.ec_curve(), Some(curve));
+    }
+
+    // A certificate that is not the key's: the start fails.
+    let other = keys(&rcgen::PKCS_ECDSA_P256_SHA256, "other");
+    let e = load(&cfg_with(dir.path(), &rsa, Some((&ec, &other)))).unwrap_err();
+    assert!(
+        matches!(&e, SamlError::Keys(m) if m.contains("does not match")),
+        "{e}"
+    );
+    // An RSA certificate for the EC key: same.
+    let e = load(&cfg_with(dir.path(), &rsa, Some((&ec, &rsa)))).unwrap_err();
+    assert!(matches!(&e, SamlError::Keys(_)), "{e}");
+}
