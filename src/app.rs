@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::archive::blobs::{self, Blobs};
+use crate::archive::spool::{Spool, SpoolError, store_once};
 use crate::archive::store::Store;
 use crate::config::{Config, LogFormat, Profile};
 use crate::http::{self, AppState, Inner, Metrics};
@@ -89,15 +90,20 @@ pub fn dev_root_crl(cfg: &Config) -> Result<Vec<u8>> {
 }
 
 /// What the sealing workers seal with: the seal key, the time-stamping authority (configured
-/// TSAs over HTTP, or the in-process development unit), the LTV fetcher with its cache, and
-/// the roots the seal and TSA certificates must chain to.
+/// TSAs over HTTP, or the in-process development unit), the LTV fetcher with its cache, the
+/// roots the seal and TSA certificates must chain to, and the spool the sealed PDFs are
+/// written to.
 #[derive(Clone)]
 pub struct Sealer {
     pub key: Arc<SealKey>,
     pub tsa: Arc<dyn crate::sealing::tsa::Timestamper>,
     pub ltv: Arc<crate::sealing::ltv::LtvFetcher>,
     pub roots: Arc<Vec<Vec<u8>>>,
+    pub spool: Arc<Spool>,
 }
+
+/// Staging objects of streamed blob uploads older than this are a dead process's leftovers.
+const STALE_UPLOAD: Duration = Duration::from_secs(3600);
 
 fn read_pem_certs(path: &Path) -> Result<Vec<Vec<u8>>> {
     let text =
@@ -106,11 +112,13 @@ fn read_pem_certs(path: &Path) -> Result<Vec<Vec<u8>>> {
         .with_context(|| format!("reading certificates from {}", path.display()))
 }
 
-/// Builds the [`Sealer`]: TSAs from `[tsa]` (or the development unit in dev), LTV from `[ltv]`.
+/// Builds the [`Sealer`]: TSAs from `[tsa]` (or the development unit in dev), LTV from `[ltv]`,
+/// the spool (removing what a crashed process left there).
 pub fn build_sealer(
     cfg: &Config,
     key: Arc<SealKey>,
     unit: Option<Arc<crate::sealing::tsa::TsaUnit>>,
+    blobs: &Blobs,
 ) -> Result<Sealer> {
     let mut tsa_roots = match &cfg.tsa.roots_file {
         Some(f) => read_pem_certs(f)?,
@@ -154,11 +162,26 @@ pub fn build_sealer(
     }
     let ltv = crate::sealing::ltv::LtvFetcher::new((&cfg.ltv).into())
         .map_err(|e| anyhow::anyhow!("LTV fetcher: {e}"))?;
+    let spool_dir = cfg.spool_dir();
+    let (spool, removed) = Spool::open(&spool_dir).context("opening the sealing spool")?;
+    if removed > 0 {
+        tracing::info!(dir = %spool_dir.display(), removed, "removed spool files left by a crashed process");
+    }
+    let stale = blobs
+        .remove_stale_uploads(STALE_UPLOAD)
+        .context("removing stale blob uploads")?;
+    if stale > 0 {
+        tracing::info!(
+            removed = stale,
+            "removed blob uploads left by a crashed process"
+        );
+    }
     Ok(Sealer {
         key,
         tsa,
         ltv: Arc::new(ltv),
         roots: Arc::new(roots),
+        spool: Arc::new(spool),
     })
 }
 
@@ -346,7 +369,12 @@ pub async fn build(cfg: Config) -> Result<Services> {
     let identity = identity_providers(&cfg).await?;
     let tsa_unit = load_tsa_unit(&cfg)?.map(Arc::new);
     let sealer = if cfg.sealing.workers > 0 {
-        Some(build_sealer(&cfg, seal_key.clone(), tsa_unit.clone())?)
+        Some(build_sealer(
+            &cfg,
+            seal_key.clone(),
+            tsa_unit.clone(),
+            jobs.blobs(),
+        )?)
     } else {
         None
     };
@@ -433,6 +461,12 @@ impl From<String> for SealFailure {
 impl From<&str> for SealFailure {
     fn from(m: &str) -> Self {
         SealFailure::Retry(m.to_string())
+    }
+}
+
+impl From<SpoolError> for SealFailure {
+    fn from(e: SpoolError) -> Self {
+        SealFailure::Retry(format!("storing the sealed document: {e}"))
     }
 }
 
@@ -550,8 +584,10 @@ async fn seal_job(state: &AppState, sealer: &Sealer, job_id: &str) -> Result<(),
         });
     }
 
-    // 2. The job's PAdES.
-    let sealed = once(jobs.blobs(), &blob_key, || async {
+    // 2. The job's PAdES, sealed into a spool file and stored from there create-only (an
+    // earlier attempt's document is kept): neither the sealed file nor a second copy of the
+    // inputs is held in memory.
+    let sha = store_once(jobs.blobs(), &sealer.spool, &blob_key, move |mut file| async move {
         let mut documents = Vec::with_capacity(job.documents.len());
         for (i, d) in job.documents.iter().enumerate() {
             // The sender reads this reason; the storage detail (paths) goes to the log only.
@@ -561,7 +597,8 @@ async fn seal_job(state: &AppState, sealer: &Sealer, job_id: &str) -> Result<(),
             })?;
             documents.push(SealDocument {
                 title: d.title.clone(),
-                bytes: bytes.to_vec(),
+                // Takes the buffer over (no copy: the blob was read into a buffer of its own).
+                bytes: Vec::from(bytes),
             });
         }
         let mut signers = Vec::with_capacity(job.signers.len());
@@ -594,18 +631,19 @@ async fn seal_job(state: &AppState, sealer: &Sealer, job_id: &str) -> Result<(),
             sealed_at: OffsetDateTime::now_utc(),
             attachments,
         };
-        Ok(crate::sealing::pades::seal_lta(
+        crate::sealing::pades::seal_lta_into(
             &input,
             &sealer.key,
             sealer.tsa.as_ref(),
             &sealer.ltv,
             &sealer.roots,
+            file.file_mut(),
         )
-        .await?)
+        .await?;
+        Ok::<_, SealFailure>(file)
     })
     .await?;
 
-    let sha = hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &sealed).as_ref());
     match jobs
         .complete_sealed(job_id, &blob_key, &sha, OffsetDateTime::now_utc())
         .await

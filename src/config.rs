@@ -140,6 +140,11 @@ pub struct SealingConfig {
     /// Longest wait between attempts (the wait doubles from 2 s up to this).
     #[serde(with = "humantime_serde")]
     pub max_backoff: Duration,
+    /// Local directory the sealed PDFs are written to before they are stored as blobs
+    /// (default: `spool` beside `blobs.dir`). Best on the file system of `blobs.dir`: the
+    /// sealed file is then linked into the blob store instead of copied.
+    #[serde(default)]
+    pub spool_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -695,6 +700,17 @@ impl Config {
     /// The public base URL without a trailing slash.
     pub fn public_base(&self) -> &str {
         self.server.public_url.trim_end_matches('/')
+    }
+
+    /// The sealing spool directory: `sealing.spool_dir`, or `spool` beside `blobs.dir`.
+    pub fn spool_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.sealing.spool_dir {
+            return dir.clone();
+        }
+        match self.blobs.dir.parent() {
+            Some(parent) => parent.join("spool"),
+            None => self.blobs.dir.join("spool"),
+        }
     }
 }
 

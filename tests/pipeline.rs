@@ -1,7 +1,8 @@
 //! The sealing pipeline under load and failure: two `signgate serve` processes with sealing
 //! workers on one PostgreSQL database seal 200 completed jobs, one of them is killed with
 //! SIGKILL mid-run, and every job still ends sealed exactly once; a job that cannot be sealed
-//! is retried, then fails with a reason the sender can read.
+//! is retried, then fails with a reason the sender can read; sealed PDFs pass through the
+//! spool and leave nothing in it.
 
 mod common;
 
@@ -228,6 +229,111 @@ async fn a_job_that_cannot_be_sealed_fails_with_a_reason() {
     // Nothing sealed is served for a failed job.
     let pades = get(&server, &key, &format!("/api/v1/jobs/{id}/pades")).await;
     assert_ne!(pades.status(), 200);
+}
+
+/// Sealed PDFs are written to the spool (`spool` beside the blob directory) and stored from
+/// there: after a seal that worked and one that failed the spool is empty, a crashed
+/// process's leftovers are removed when a sealing process starts, and the stored document is
+/// the one pyHanko validates as LTA and whose digest the job records.
+#[tokio::test(flavor = "multi_thread")]
+async fn sealing_goes_through_the_spool_and_leaves_nothing_behind() {
+    let front = Server::start(Db::Sqlite, &[("SIGNGATE__SEALING__WORKERS", "0")]).await;
+    let key = front.org_add(ORG, "Universitetet i Oslo");
+    let mut ids = Vec::new();
+    for i in 0..2 {
+        let job = one_signer_job(&front, &key, i).await;
+        let done = walk_ceremony(&front.base, &signing_url(&job), KARI, "sign").await;
+        assert_eq!(done.status, 200, "{}", done.body);
+        ids.push(job["id"].as_str().unwrap().to_string());
+    }
+    let (good, bad) = (&ids[0], &ids[1]);
+    // The second job's stored document is damaged: its seal fails after the spool file was
+    // created (the document is read and parsed for sealing).
+    let docs: Vec<_> = walk(&front.dir.join("blobs/jobs").join(bad))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "pdf"))
+        .collect();
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    std::fs::write(&docs[0], b"this is no longer a PDF").unwrap();
+
+    // What a sealing process killed mid-seal leaves: an unlocked spool file and a staged
+    // upload, both old.
+    let spool = front.dir.join("spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    let leftover = spool.join("seal-crashed01.spool");
+    let staged = front.dir.join("blobs/uploads/0190b6e4-crashed");
+    std::fs::create_dir_all(staged.parent().unwrap()).unwrap();
+    let long_ago = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
+    for f in [&leftover, &staged] {
+        std::fs::write(f, b"%PDF-1.7 half written").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(f)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+    }
+
+    let mut worker = front.replica(&[("SIGNGATE__SEALING__WORKERS", "1")]);
+    assert!(
+        !leftover.exists(),
+        "a dead process's spool file is removed at start"
+    );
+    assert!(
+        !staged.exists(),
+        "a dead process's staged upload is removed at start"
+    );
+    let j = wait_for_job(&front, &key, good, |j| j["status"] != "in_progress").await;
+    assert_eq!(j["status"], "completed", "{j}");
+    let j = wait_for_job(&front, &key, bad, |j| j["status"] != "in_progress").await;
+    assert_eq!(j["status"], "failed", "{j}");
+    let left: Vec<_> = std::fs::read_dir(&spool)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "the spool is empty after both seals: {left:?}"
+    );
+    assert!(
+        !front
+            .dir
+            .join("blobs/jobs")
+            .join(bad)
+            .join("sealed.pdf")
+            .exists(),
+        "nothing stored for the failed seal"
+    );
+
+    // The stored document: the only name of its file, served as is, digest recorded, LTA.
+    let on_disk = front.dir.join("blobs/jobs").join(good).join("sealed.pdf");
+    use std::os::unix::fs::MetadataExt as _;
+    assert_eq!(std::fs::metadata(&on_disk).unwrap().nlink(), 1);
+    let served = get(&front, &key, &format!("/api/v1/jobs/{good}/pades"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(served.as_ref(), std::fs::read(&on_disk).unwrap().as_slice());
+    let events = all_events(&front, &key).await;
+    let completed = events
+        .iter()
+        .find(|e| e["kind"] == "job_completed" && e["job_id"] == good.as_str())
+        .unwrap();
+    let sha = hex::encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        &served,
+    ));
+    assert_eq!(completed["data"]["pades_sha256"], sha.as_str());
+    let (ok, report) = pyhanko_validate(&on_disk, &front.root_ca_pem());
+    assert!(ok, "{report}");
+    assert!(report.contains("The signature is judged VALID"), "{report}");
+    assert!(
+        report
+            .contains(":INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>,EXTENDED_WITH_LTA_UPDATES"),
+        "{report}"
+    );
+    worker.kill9();
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -9,7 +9,8 @@
 //! sealed as XAdES-BASELINE-LT/-LTA ([`xades`]).
 //!
 //! It is a library layer: it reads key files and byte buffers and returns bytes or typed
-//! errors; the only network it touches is the TSAs and the OCSP responders / CRL distribution
+//! errors, or writes a sealed PDF into a [`SealSink`] the caller hands over (the spool file of
+//! `archive::spool`, so that a large seal is never held in memory); the only network it touches is the TSAs and the OCSP responders / CRL distribution
 //! points of the certificates it seals with (through [`tsa`] and [`ltv`]). It must not decide
 //! job state, talk to storage or the database, or log document contents or key material.
 //! Callers decide what a failure means for a job.
@@ -25,6 +26,41 @@ pub mod page;
 pub mod pdf;
 pub mod tsa;
 pub mod xades;
+
+/// Where a sealed PDF is written: appended to, patched in place, read back and cut short.
+/// A file (the sealing spool) in production; memory ([`std::io::Cursor`]) for small seals.
+pub trait SealSink: std::io::Read + std::io::Write + std::io::Seek + Send {
+    /// Bytes of small appends to collect before writing them to the sink (and digesting
+    /// them, when the writer digests as it goes).
+    const BUFFER: usize = 64 * 1024;
+
+    /// Truncates (or extends with zeros) to `len` bytes.
+    fn set_len(&mut self, len: u64) -> std::io::Result<()>;
+
+    /// A hint that about `bytes` bytes will be written.
+    fn reserve(&mut self, _bytes: usize) {}
+}
+
+impl SealSink for std::fs::File {
+    fn set_len(&mut self, len: u64) -> std::io::Result<()> {
+        std::fs::File::set_len(self, len)
+    }
+}
+
+impl SealSink for std::io::Cursor<Vec<u8>> {
+    const BUFFER: usize = 16 * 1024;
+
+    fn set_len(&mut self, len: u64) -> std::io::Result<()> {
+        let len = usize::try_from(len).map_err(std::io::Error::other)?;
+        self.get_mut().resize(len, 0);
+        Ok(())
+    }
+
+    fn reserve(&mut self, bytes: usize) {
+        let v = self.get_mut();
+        v.reserve(bytes.saturating_sub(v.len()));
+    }
+}
 
 /// Everything that can go wrong while sealing a job.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +97,9 @@ pub enum SealError {
     /// The long-term validation material could not be gathered (fail closed: nothing sealed).
     #[error("long-term validation data: {0}")]
     Ltv(#[from] ltv::LtvError),
+    /// Writing or reading back the sealed file failed (disk full, I/O error).
+    #[error("writing the sealed PDF: {0}")]
+    Io(#[from] std::io::Error),
     /// The CMS container does not fit the space reserved for it in the PDF.
     #[error("signature container is {needed} bytes but only {reserved} bytes are reserved")]
     SignatureTooLarge {

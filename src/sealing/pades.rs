@@ -10,9 +10,11 @@
 //! `/AF`), writing the first revision, and the order of the LTA steps. Byte-level writing of
 //! signature dictionaries and updates is `incremental`'s. It must not decide job state, must
 //! not alter the input documents' page content or the embedded originals, and does no I/O of
-//! its own: the timestamper and the LTV fetcher it is handed do the network.
+//! its own beyond the [`SealSink`] it writes the sealed file into: the timestamper and the LTV
+//! fetcher it is handed do the network.
 
 use std::collections::{HashMap, HashSet};
+use std::io::Write as _;
 
 use aws_lc_rs::digest;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
@@ -23,20 +25,20 @@ use der::{Decode, Encode};
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat, dictionary};
 use x509_cert::attr::Attribute;
 
-use crate::sealing::SealError;
 use crate::sealing::cms::{
     CmsError, OID_SIGNATURE_TIMESTAMP_TOKEN, build_detached_signed_data,
     build_detached_signed_data_with,
 };
 use crate::sealing::incremental::{
-    self, SealedPdf, SigKind, SigSlots, text_string, unique_name, write_flate_stream, write_object,
-    write_raw_stream, write_sig_dict, write_xref_and_trailer,
+    self, PdfOut, SealedPdf, SigKind, SigSlots, text_string, unique_name, write_flate_stream,
+    write_object, write_raw_stream, write_sig_dict, write_xref_and_trailer,
 };
 use crate::sealing::keys::SealKey;
 use crate::sealing::ltv::{LtvFetcher, Target, Usage, token_signer};
 use crate::sealing::page;
 use crate::sealing::pdf::{self, PdfError, guarded};
 use crate::sealing::tsa::Timestamper;
+use crate::sealing::{SealError, SealSink};
 use crate::validation::crypto::DigestAlg;
 
 /// Bytes reserved for the DER CMS container of a PAdES-BASELINE-B seal in `/Contents`
@@ -141,15 +143,32 @@ pub struct SealInput {
 }
 
 /// Merges the job's documents behind the generated cover page, embeds the originals and applies a
-/// PAdES-BASELINE-B signature with `key`. Returns the sealed PDF (one revision).
+/// PAdES-BASELINE-B signature with `key`. Returns the sealed PDF (one revision), built in
+/// memory.
 pub fn seal(input: &SealInput, key: &SealKey) -> Result<Vec<u8>, SealError> {
-    let mut base = Base::assemble(input)?;
+    let mut sink = std::io::Cursor::new(Vec::new());
+    let mut base = Base::assemble(input, &mut sink, &[key.digest_algorithm()])?;
     let slots = base.finish(key, CONTENTS_RESERVED)?;
     // The CMS digest algorithm is the seal key's (SHA-384 for ECDSA P-384).
-    let digest = incremental::byte_range_digest(&base.bytes, &slots, key.digest_algorithm());
+    let digest = incremental::byte_range_digest(&mut base.out, &slots, key.digest_algorithm())?;
     let cms = build_detached_signed_data(&digest, key)?;
-    incremental::fill_contents(&mut base.bytes, &slots, &cms)?;
-    Ok(base.bytes)
+    incremental::fill_contents(&mut base.out, &slots, &cms)?;
+    base.out.finish()?;
+    Ok(sink.into_inner())
+}
+
+/// [`seal_lta_into`] in memory: returns the sealed PDF. For small jobs and tests; the sealing
+/// workers write into a spool file instead.
+pub async fn seal_lta(
+    input: &SealInput,
+    key: &SealKey,
+    tsa: &dyn Timestamper,
+    ltv: &LtvFetcher,
+    roots: &[Vec<u8>],
+) -> Result<Vec<u8>, SealError> {
+    let mut sink = std::io::Cursor::new(Vec::new());
+    seal_lta_into(input, key, tsa, ltv, roots, &mut sink).await?;
+    Ok(sink.into_inner())
 }
 
 /// Seals like [`seal`] and raises the seal to PAdES-BASELINE-LTA:
@@ -164,16 +183,28 @@ pub fn seal(input: &SealInput, key: &SealKey) -> Result<Vec<u8>, SealError> {
 /// 5. when that timestamp's TSA certificate differs from the first one's, one more DSS
 ///    update adds its validation data.
 ///
-/// Assembly and hashing are CPU work on the calling task; callers with large documents run
-/// this where blocking a little is fine (a dedicated worker task).
-pub async fn seal_lta(
+/// The sealed PDF is written into `sink` from its start (whatever it held is dropped): each
+/// revision is appended, its `/ByteRange` and `/Contents` patched in place, and the signed
+/// ranges digested by reading them back, so the sealed file is never held in memory. On an
+/// error `sink` holds a partial file the caller must discard. Returns the sealed file's
+/// length.
+///
+/// Assembly, hashing and writing the sink are blocking work on the calling task; callers with
+/// large documents run this where blocking a little is fine (a dedicated worker task).
+pub async fn seal_lta_into<W: SealSink>(
     input: &SealInput,
     key: &SealKey,
     tsa: &dyn Timestamper,
     ltv: &LtvFetcher,
     roots: &[Vec<u8>],
-) -> Result<Vec<u8>, SealError> {
-    let mut base = Base::assemble(input)?;
+    sink: &mut W,
+) -> Result<u64, SealError> {
+    // The seal's digest is the key's; the document timestamp's SHA-256.
+    let mut digests = vec![key.digest_algorithm()];
+    if !digests.contains(&DigestAlg::Sha256) {
+        digests.push(DigestAlg::Sha256);
+    }
+    let mut base = Base::assemble(input, sink, &digests)?;
     let chain_len: usize = key.chain_der().iter().map(Vec::len).sum();
     let mut reserved = (chain_len + 4096 + TIMESTAMP_ALLOWANCE).max(CONTENTS_RESERVED);
 
@@ -182,7 +213,7 @@ pub async fn seal_lta(
     let (slots, sig_token, cms) = loop {
         attempt += 1;
         let slots = base.finish(key, reserved)?;
-        let digest = incremental::byte_range_digest(&base.bytes, &slots, key.digest_algorithm());
+        let digest = incremental::byte_range_digest(&mut base.out, &slots, key.digest_algorithm())?;
         let mut signature = Vec::new();
         let plain = build_detached_signed_data_with(&digest, key, |sig| {
             signature.extend_from_slice(sig);
@@ -192,7 +223,7 @@ pub async fn seal_lta(
         let token = tsa.timestamp(DigestAlg::Sha256, &imprint).await?;
         let cms = with_signature_timestamp(&plain, &token)?;
         if cms.len() <= reserved {
-            incremental::fill_contents(&mut base.bytes, &slots, &cms)?;
+            incremental::fill_contents(&mut base.out, &slots, &cms)?;
             break (slots, token, cms);
         }
         if attempt >= 3 {
@@ -245,8 +276,8 @@ pub async fn seal_lta(
         let mark = pdf.mark();
         let (slots, digest) = pdf.append_doc_timestamp(reserved)?;
         let token = tsa.timestamp(DigestAlg::Sha256, &digest).await?;
-        if token.len() <= (slots.contents_end - slots.contents_start - 2) / 2 {
-            incremental::fill_contents(&mut pdf.bytes, &slots, &token)?;
+        if token.len() <= slots.reserved() {
+            incremental::fill_contents(&mut pdf.out, &slots, &token)?;
             break token;
         }
         if attempt >= 3 {
@@ -255,7 +286,7 @@ pub async fn seal_lta(
                 reserved,
             });
         }
-        pdf.truncate(mark);
+        pdf.truncate(mark)?;
         reserved = token.len() + 1024;
     };
 
@@ -272,7 +303,7 @@ pub async fn seal_lta(
             pdf.append_dss(&data, None)?;
         }
     }
-    Ok(pdf.bytes)
+    Ok(pdf.out.finish()?)
 }
 
 /// Adds the signature timestamp token as the unsigned attribute of the (only) `SignerInfo`.
@@ -316,9 +347,9 @@ struct EmbeddedStream<'a> {
 }
 
 /// The first revision: objects written, the signature dictionary not yet.
-struct Base {
+struct Base<'a, W: SealSink> {
     /// The file up to (not including) the signature dictionary.
-    bytes: Vec<u8>,
+    out: PdfOut<'a, W>,
     /// Offsets of the objects written so far.
     offsets: Vec<(u32, usize)>,
     /// Where the signature dictionary starts (everything after it is rewritten by `finish`).
@@ -337,9 +368,15 @@ struct Base {
     m: String,
 }
 
-impl Base {
-    /// Builds the merged document and writes every object but the signature dictionary.
-    fn assemble(input: &SealInput) -> Result<Base, SealError> {
+impl<'a, W: SealSink> Base<'a, W> {
+    /// Builds the merged document and writes every object but the signature dictionary into
+    /// `sink`, digesting it with each of `sign_digests` as it goes (what follows is small:
+    /// the signatures over it need not read it back).
+    fn assemble(
+        input: &SealInput,
+        sink: &'a mut W,
+        sign_digests: &[DigestAlg],
+    ) -> Result<Self, SealError> {
         if input.documents.is_empty() {
             return Err(SealError::NoDocuments);
         }
@@ -358,7 +395,6 @@ impl Base {
         let mut kids: Vec<Object> = Vec::new();
         let mut form = FormParts::default();
         let mut version = (1u32, 7u32);
-        let mut total_input = 0usize;
         // The output claims PDF/A-3b only when every input claims some PDF/A part.
         let mut all_pdfa = true;
         let mut output_intents: Option<Object> = None;
@@ -366,7 +402,6 @@ impl Base {
         let mut raw_streams: HashMap<u32, (usize, std::ops::Range<usize>)> = HashMap::new();
 
         for (index, d) in input.documents.iter().enumerate() {
-            total_input += d.bytes.len();
             let doc_err = |source: PdfError| SealError::Document {
                 index,
                 title: d.title.clone(),
@@ -564,12 +599,17 @@ impl Base {
 
         // Write: header, every object (moved out of the document as it goes), the embedded
         // files straight from the input.
-        let embedded_total: usize = streams.iter().map(|s| s.bytes.len()).sum();
-        let mut bytes =
-            Vec::with_capacity(total_input + embedded_total + 2 * CONTENTS_RESERVED + 64 * 1024);
+        // About the size of the merged pages and the embedded files, and the signature.
+        let page_bytes: usize = input.documents.iter().map(|d| d.bytes.len()).sum();
+        let embedded_bytes: usize = streams.iter().map(|s| s.bytes.len()).sum();
+        let mut file = PdfOut::new(
+            sink,
+            page_bytes + embedded_bytes + 2 * CONTENTS_RESERVED + 64 * 1024,
+        )?;
+        file.digest_as_written(sign_digests);
         let (major, minor) = version;
-        bytes.extend_from_slice(format!("%PDF-{major}.{minor}\n").as_bytes());
-        bytes.extend_from_slice(b"%\xE2\xE3\xCF\xD3\n");
+        file.write_all(format!("%PDF-{major}.{minor}\n").as_bytes())?;
+        file.write_all(b"%\xE2\xE3\xCF\xD3\n")?;
         let mut offsets: Vec<(u32, usize)> = Vec::with_capacity(out.objects.len() + 8);
         let objects = std::mem::take(&mut out.objects);
         for ((id, gen_), obj) in objects {
@@ -583,9 +623,9 @@ impl Base {
                         .get(*doc)
                         .and_then(|d| d.bytes.get(range.clone()))
                         .ok_or_else(|| assemble_err("detached stream out of range"))?;
-                    write_raw_stream(&mut bytes, &mut offsets, id, s.dict, data)?;
+                    write_raw_stream(&mut file, &mut offsets, id, s.dict, data)?;
                 }
-                (_, obj) => write_object(&mut bytes, &mut offsets, id, &obj)?,
+                (_, obj) => write_object(&mut file, &mut offsets, id, &obj)?,
             }
         }
         for s in &streams {
@@ -598,13 +638,15 @@ impl Base {
                 "Subtype" => Object::Name(s.mime.as_bytes().to_vec()),
                 "Params" => params,
             };
-            write_flate_stream(&mut bytes, &mut offsets, s.id, s.length_id, dict, s.bytes)?;
+            write_flate_stream(&mut file, &mut offsets, s.id, s.length_id, dict, s.bytes)?;
         }
-        let sig_at = bytes.len();
+        let sig_at = file.len();
+        // Nothing before the signature dictionary changes any more.
+        file.freeze_digests()?;
         let mut field_names = form.names;
         field_names.insert(text_string(&field_name));
         Ok(Base {
-            bytes,
+            out: file,
             offsets,
             sig_at,
             sig_id: sig_id.0,
@@ -624,7 +666,7 @@ impl Base {
     /// (Re)writes the seal's signature dictionary with `reserved` bytes for the CMS, the
     /// cross-reference table and the trailer, and fills in `/ByteRange`.
     fn finish(&mut self, key: &SealKey, reserved: usize) -> Result<SigSlots, SealError> {
-        self.bytes.truncate(self.sig_at);
+        self.out.truncate(self.sig_at)?;
         let mut offsets = self.offsets.clone();
         let name = key
             .subject_common_name()
@@ -632,7 +674,7 @@ impl Base {
         let name = text_string(&name);
         let reason = text_string(SEAL_REASON);
         let slots = write_sig_dict(
-            &mut self.bytes,
+            &mut self.out,
             &mut offsets,
             self.sig_id,
             &SigKind::CadesDetached {
@@ -641,33 +683,19 @@ impl Base {
                 reason: &reason,
             },
             reserved,
-        );
-        let pdf = self.sealed_shell();
-        let trailer = incremental::base_trailer(&pdf)?;
-        let xref_at = write_xref_and_trailer(&mut self.bytes, &mut offsets, true, &trailer)?;
+        )?;
+        let trailer =
+            incremental::base_trailer(self.size, self.catalog_id, self.info_id, &self.file_id)?;
+        let xref_at = write_xref_and_trailer(&mut self.out, &mut offsets, true, &trailer)?;
         self.xref_at = xref_at;
-        incremental::patch_byte_range(&mut self.bytes, &slots)?;
+        incremental::patch_byte_range(&mut self.out, &slots)?;
         Ok(slots)
     }
 
-    /// A [`SealedPdf`] with this revision's state and no bytes (for the trailer).
-    fn sealed_shell(&self) -> SealedPdf {
+    fn into_sealed(self) -> SealedPdf<'a, W> {
         SealedPdf::new(
-            Vec::new(),
-            self.size,
-            self.catalog_id,
-            self.catalog.clone(),
-            self.info_id,
-            self.file_id,
-            self.sig_page_id,
-            self.sig_page.clone(),
-            self.field_names.clone(),
-        )
-    }
-
-    fn into_sealed(self) -> SealedPdf {
-        let mut pdf = SealedPdf::new(
-            self.bytes,
+            self.out,
+            self.xref_at,
             self.size,
             self.catalog_id,
             self.catalog,
@@ -676,9 +704,7 @@ impl Base {
             self.sig_page_id,
             self.sig_page,
             self.field_names,
-        );
-        pdf.xref_at = self.xref_at;
-        pdf
+        )
     }
 }
 
@@ -1084,6 +1110,8 @@ mod tests {
     ) {
         fn send<T: Send>(_: &T) {}
         send(&seal_lta(input, key, tsa, ltv, roots));
+        let mut spool = tempfile::tempfile().unwrap();
+        send(&seal_lta_into(input, key, tsa, ltv, roots, &mut spool));
     }
 
     #[test]

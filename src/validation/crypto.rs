@@ -218,7 +218,9 @@ impl DigestAlg {
     }
 }
 
-/// Streaming digest (feed byte ranges without copying them together).
+/// Streaming digest (feed byte ranges without copying them together). A clone continues
+/// from the same state (a shared prefix hashed once).
+#[derive(Clone)]
 pub struct Hasher(digest::Context);
 
 impl Hasher {
