@@ -263,6 +263,22 @@ impl Blobs {
         Ok(self.inner.get(&Self::key(key)?).await?.bytes().await?)
     }
 
+    /// The blob as a stream of chunks with its size, so a large document is served
+    /// without being read into memory.
+    pub async fn get_stream(
+        &self,
+        key: &str,
+    ) -> Result<
+        (
+            u64,
+            futures::stream::BoxStream<'static, Result<Bytes, object_store::Error>>,
+        ),
+        BlobError,
+    > {
+        let r = self.inner.get(&Self::key(key)?).await?;
+        Ok((r.meta.size, r.into_stream()))
+    }
+
     /// `None` when no blob has that key.
     pub async fn get_opt(&self, key: &str) -> Result<Option<Bytes>, BlobError> {
         match self.inner.get(&Self::key(key)?).await {

@@ -564,21 +564,23 @@ pub async fn get_pades(
             ),
         ));
     }
-    let bytes = state
+    // Streamed from the blob store: a sealed 100 MB job is never read into memory here.
+    let (size, stream) = state
         .jobs
         .blobs()
-        .get(&crate::archive::blobs::sealed_key(&job.id))
+        .get_stream(&crate::archive::blobs::sealed_key(&job.id))
         .await
         .map_err(Problem::internal)?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (header::CONTENT_LENGTH, size.to_string()),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"signgate-{}.pdf\"", job.id),
             ),
         ],
-        bytes,
+        axum::body::Body::from_stream(stream),
     )
         .into_response())
 }
