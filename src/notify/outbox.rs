@@ -115,52 +115,30 @@ impl Worker {
             )));
         };
         let webhook = job.callback_url.as_deref();
-        let Some(signer) = job.signers.iter().find(|s| s.id == n.signer_id) else {
+        // A notification is only worth sending while its signer can still act.
+        let signer = job.signers.iter().find(|s| s.id == n.signer_id);
+        let cancel = match signer {
+            None => Some("the signer is no longer in the job".to_string()),
+            Some(_) if job.status != JobStatus::InProgress => {
+                Some(format!("the job is {}", job.status))
+            }
+            Some(_) if now >= job.expires_at => Some("the job's deadline has passed".to_string()),
+            Some(s) if s.status != SignerStatus::Waiting => {
+                Some(format!("the signer is {}", s.status))
+            }
+            Some(_) => None,
+        };
+        let (Some(signer), None) = (signer, &cancel) else {
+            let reason = cancel.unwrap_or_default();
             self.record(
                 n,
                 webhook,
                 now,
-                NotificationOutcome::Cancelled {
-                    reason: "the signer is no longer in the job",
-                },
+                NotificationOutcome::Cancelled { reason: &reason },
             )
             .await?;
             return Ok(Attempt::Cancelled);
         };
-        if job.status != JobStatus::InProgress {
-            let reason = format!("the job is {}", job.status);
-            self.record(
-                n,
-                webhook,
-                now,
-                NotificationOutcome::Cancelled { reason: &reason },
-            )
-            .await?;
-            return Ok(Attempt::Cancelled);
-        }
-        if now >= job.expires_at {
-            self.record(
-                n,
-                webhook,
-                now,
-                NotificationOutcome::Cancelled {
-                    reason: "the job's deadline has passed",
-                },
-            )
-            .await?;
-            return Ok(Attempt::Cancelled);
-        }
-        if signer.status != SignerStatus::Waiting {
-            let reason = format!("the signer is {}", signer.status);
-            self.record(
-                n,
-                webhook,
-                now,
-                NotificationOutcome::Cancelled { reason: &reason },
-            )
-            .await?;
-            return Ok(Attempt::Cancelled);
-        }
         let not_configured = match n.channel {
             Channel::Email if self.channels.email.is_none() => {
                 Some("e-mail is not configured on this gateway ([notify.smtp])")
