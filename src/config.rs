@@ -296,6 +296,60 @@ pub struct AuthorityConfig {
     pub cache_max_bytes: u64,
     /// `GET /api/v1/authority/{orgnr}` calls allowed per organisation per minute.
     pub preview_per_minute: u32,
+    /// The gateway's Maskinporten client, for the authorised variants below.
+    pub maskinporten: Option<MaskinportenConfig>,
+    /// Enhetsregisteret's authorised roles (`{url}/enheter/{orgnr}/roller`, with national ids),
+    /// read instead of the open `/roller` when set.
+    pub authorised_roles: Option<AuthorisedSource>,
+    /// The Fullmakt service's national-id variant (`{url}/enheter/{orgnr}/signatur`,
+    /// `…/prokura`), read instead of the open one when set.
+    pub authorised_fullmakt: Option<AuthorisedSource>,
+}
+
+/// A register API that wants a Maskinporten access token.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorisedSource {
+    /// Base URL, as for the open variant.
+    pub url: String,
+    /// The Maskinporten scope(s) the API owner granted (space-separated).
+    pub scope: String,
+    /// The `resource` (audience restriction) the API owner asks for, if any.
+    #[serde(default)]
+    pub resource: Option<String>,
+}
+
+/// The gateway as a Maskinporten client (RFC 7523 JWT grant). `Debug` shows no key material.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaskinportenConfig {
+    /// Maskinporten's issuer identifier, the grant's `aud`: `https://maskinporten.no/` or
+    /// `https://test.maskinporten.no/`.
+    pub issuer: String,
+    /// Where grants are exchanged for tokens; default `{issuer}token`.
+    #[serde(default)]
+    pub token_endpoint: Option<String>,
+    /// The integration's client id (the grant's `iss`).
+    pub client_id: String,
+    /// RSA private key (PKCS#8 PEM, ≥ 2048 bits); Maskinporten accepts RS256/384/512 only.
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+    /// The RSA key on a PKCS#11 token instead of `key_file`.
+    #[serde(default)]
+    pub key_pkcs11: Option<crate::sealing::keys::Pkcs11Config>,
+    /// `kid` of a key registered with the client. Exactly one of `key_id` and
+    /// `certificate_chain_file` (the business certificate chain, sent as `x5c`).
+    #[serde(default)]
+    pub key_id: Option<String>,
+    #[serde(default)]
+    pub certificate_chain_file: Option<PathBuf>,
+    /// Whole-exchange timeout of one token request.
+    #[serde(with = "humantime_serde", default = "default_maskinporten_timeout")]
+    pub timeout: Duration,
+}
+
+fn default_maskinporten_timeout() -> Duration {
+    Duration::from_secs(10)
 }
 
 impl Default for AuthorityConfig {
@@ -309,6 +363,9 @@ impl Default for AuthorityConfig {
             stale_if_error: Duration::from_secs(3600),
             cache_max_bytes: 64 * 1024 * 1024,
             preview_per_minute: 60,
+            maskinporten: None,
+            authorised_roles: None,
+            authorised_fullmakt: None,
         }
     }
 }
@@ -504,6 +561,73 @@ impl Config {
     }
 
     /// Invariants of every profile, then the production profile's refusals (fail closed).
+    /// `[authority.maskinporten]` and the authorised sources that need it.
+    fn check_authorised(&self) -> Result<(), ConfigError> {
+        let a = &self.authority;
+        let production = self.profile == Profile::Production;
+        let https = |key: &str, url: &str| -> Result<(), ConfigError> {
+            match url_scheme(url) {
+                None => Err(ConfigError::Invalid(format!(
+                    "{key} {url:?} is not an http(s) URL"
+                ))),
+                Some("http") if production => {
+                    Err(ConfigError::Production(format!("{key} must be https")))
+                }
+                _ => Ok(()),
+            }
+        };
+        for (key, src) in [
+            ("authority.authorised_roles", &a.authorised_roles),
+            ("authority.authorised_fullmakt", &a.authorised_fullmakt),
+        ] {
+            let Some(src) = src else { continue };
+            https(&format!("{key}.url"), &src.url)?;
+            if src.scope.split_whitespace().next().is_none() {
+                return Err(ConfigError::Invalid(format!("{key}.scope is empty")));
+            }
+            if a.maskinporten.is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "{key} needs [authority.maskinporten]"
+                )));
+            }
+        }
+        let Some(mp) = &a.maskinporten else {
+            return Ok(());
+        };
+        https("authority.maskinporten.issuer", &mp.issuer)?;
+        if let Some(ep) = &mp.token_endpoint {
+            https("authority.maskinporten.token_endpoint", ep)?;
+        }
+        if mp.client_id.trim().is_empty() {
+            return Err(ConfigError::Invalid(
+                "authority.maskinporten.client_id is empty".into(),
+            ));
+        }
+        if mp.key_file.is_some() == mp.key_pkcs11.is_some() {
+            return Err(ConfigError::Invalid(
+                "authority.maskinporten: set exactly one of key_file and key_pkcs11".into(),
+            ));
+        }
+        if let Some(p11) = &mp.key_pkcs11 {
+            p11.check().map_err(|e| {
+                ConfigError::Invalid(format!("authority.maskinporten.key_pkcs11: {e}"))
+            })?;
+        }
+        if mp.key_id.is_some() == mp.certificate_chain_file.is_some() {
+            return Err(ConfigError::Invalid(
+                "authority.maskinporten: set exactly one of key_id (a key registered with the \
+                 client) and certificate_chain_file (the business certificate, sent as x5c)"
+                    .into(),
+            ));
+        }
+        if mp.timeout.is_zero() {
+            return Err(ConfigError::Invalid(
+                "authority.maskinporten.timeout must be above zero".into(),
+            ));
+        }
+        Ok(())
+    }
+
     fn check(&self) -> Result<(), ConfigError> {
         let public = url_scheme(&self.server.public_url).ok_or_else(|| {
             ConfigError::Invalid(format!(
@@ -580,6 +704,7 @@ impl Config {
                 return Err(ConfigError::Production(format!("{key} must be https")));
             }
         }
+        self.check_authorised()?;
         if self.authority.timeout.is_zero() || self.authority.max_body_bytes == 0 {
             return Err(ConfigError::Invalid(
                 "authority.timeout and authority.max_body_bytes must be above zero".into(),
@@ -962,6 +1087,69 @@ mod tests {
         ])
         .unwrap_err();
         assert!(e.to_string().contains("must be https"), "{e}");
+    }
+
+    #[test]
+    fn authorised_register_variants_need_a_complete_maskinporten_client() {
+        let mp = [
+            (
+                "AUTHORITY__MASKINPORTEN__ISSUER",
+                "https://test.maskinporten.no/",
+            ),
+            ("AUTHORITY__MASKINPORTEN__CLIENT_ID", "client-1"),
+            ("AUTHORITY__MASKINPORTEN__KEY_FILE", "/etc/signgate/mp.key"),
+            ("AUTHORITY__MASKINPORTEN__KEY_ID", "kid-1"),
+        ];
+        let roles = [
+            (
+                "AUTHORITY__AUTHORISED_ROLES__URL",
+                "https://data.brreg.no/enhetsregisteret/autorisert-api",
+            ),
+            ("AUTHORITY__AUTHORISED_ROLES__SCOPE", "brreg:roller"),
+        ];
+        let c = load(&[&mp[..], &roles[..]].concat()).unwrap();
+        let m = c.authority.maskinporten.as_ref().unwrap();
+        assert_eq!(m.timeout, Duration::from_secs(10));
+        assert_eq!(m.key_id.as_deref(), Some("kid-1"));
+        assert_eq!(
+            c.authority
+                .authorised_roles
+                .as_ref()
+                .map(|r| r.scope.as_str()),
+            Some("brreg:roller")
+        );
+        let e = load(&roles).unwrap_err();
+        assert!(
+            e.to_string().contains("needs [authority.maskinporten]"),
+            "{e}"
+        );
+        let both = [
+            &mp[..],
+            &[(
+                "AUTHORITY__MASKINPORTEN__CERTIFICATE_CHAIN_FILE",
+                "/etc/signgate/c.pem",
+            )][..],
+        ]
+        .concat();
+        let e = load(&both).unwrap_err();
+        assert!(e.to_string().contains("exactly one of key_id"), "{e}");
+        let e = load(&[&mp[..3], &roles[..]].concat()).unwrap_err();
+        assert!(e.to_string().contains("exactly one of key_id"), "{e}");
+        let e = load(
+            &[
+                &mp[..],
+                &[
+                    ("AUTHORITY__AUTHORISED_ROLES__URL", "https://x.example"),
+                    ("AUTHORITY__AUTHORISED_ROLES__SCOPE", " "),
+                ][..],
+            ]
+            .concat(),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("authorised_roles.scope is empty"),
+            "{e}"
+        );
     }
 
     #[test]

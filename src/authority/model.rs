@@ -166,16 +166,33 @@ impl Role {
     }
 }
 
-/// A person holding a role (the open API gives birth date and name, never the national id).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+/// A person holding a role: birth date and name in the open API, plus `fodselsnummer` in the
+/// authorised one (`/autorisert-api/…/roller`). `Debug` never shows the national id.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct RolePerson {
     #[serde(deserialize_with = "opt_string")]
     pub fodselsdato: Option<String>,
+    #[serde(deserialize_with = "opt_string")]
+    pub fodselsnummer: Option<String>,
     #[serde(deserialize_with = "opt_struct")]
     pub navn: Option<PersonName>,
     #[serde(deserialize_with = "flag")]
     pub er_doed: Option<bool>,
+}
+
+impl std::fmt::Debug for RolePerson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RolePerson")
+            .field("fodselsdato", &self.fodselsdato)
+            .field(
+                "fodselsnummer",
+                &self.fodselsnummer.as_ref().map(|_| "<redacted>"),
+            )
+            .field("navn", &self.navn)
+            .field("er_doed", &self.er_doed)
+            .finish()
+    }
 }
 
 /// A name in parts.

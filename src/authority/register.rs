@@ -11,6 +11,15 @@
 //! [`AuthorityError::Unavailable`], unreadable JSON [`AuthorityError::Malformed`]; a stale copy
 //! is never returned by [`RegisterClient::lookup`] (and `rules::decide` refuses stale facts).
 //!
+//! **Authorised variants.** With `[authority.maskinporten]`, roles may be read from
+//! Enhetsregisteret's authorised API (`authorised_roles`, `…/autorisert-api/enheter/{orgnr}/roller`,
+//! "inklusive fødselsnummer") and the Fullmakt answers from its national-id variant
+//! (`authorised_fullmakt`), each with a Maskinporten access token for its configured scope
+//! (`Authorization: Bearer`). A 401 drops the cached token and the request is repeated once
+//! with a new one; a token that cannot be had, or a 401/403 after that, makes the source
+//! [`AuthorityError::Unavailable`] (fail closed). The entity is always read openly. Tokens
+//! never reach logs or evidence; the evidence keeps the URL that answered.
+//!
 //! Must not: decide (that is `rules`), log personal data (logs carry orgnr, URL, status).
 
 use std::sync::Arc;
@@ -24,6 +33,7 @@ use super::model::{Entity, Fullmakt, Roles};
 use super::preview::Preview;
 use super::rules::{self, AuthorityKind, Basis, Decision, Participant};
 use crate::config::AuthorityConfig;
+use crate::identity::maskinporten::MaskinportenClient;
 use crate::identity::nin;
 
 /// Media type asked for, and assumed when an answer names none.
@@ -101,11 +111,23 @@ impl Source {
     }
 }
 
+/// A source read with a Maskinporten token.
+struct Authorised {
+    base: String,
+    scope: String,
+    resource: Option<String>,
+    maskinporten: Arc<MaskinportenClient>,
+}
+
 /// Reads the registers, with caches. Cheap to share behind an `Arc`.
 pub struct RegisterClient {
     http: reqwest::Client,
     enhetsregisteret: String,
     fullmakt: String,
+    /// The authorised roles variant, when configured (replaces the open `/roller`).
+    authorised_roles: Option<Authorised>,
+    /// The national-id Fullmakt variant, when configured (replaces the open one).
+    authorised_fullmakt: Option<Authorised>,
     max_body: usize,
     entity: SourceCache<Entity>,
     roles: SourceCache<Roles>,
@@ -119,6 +141,14 @@ impl std::fmt::Debug for RegisterClient {
         f.debug_struct("RegisterClient")
             .field("enhetsregisteret", &self.enhetsregisteret)
             .field("fullmakt", &self.fullmakt)
+            .field(
+                "authorised_roles",
+                &self.authorised_roles.as_ref().map(|a| &a.base),
+            )
+            .field(
+                "authorised_fullmakt",
+                &self.authorised_fullmakt.as_ref().map(|a| &a.base),
+            )
             .field("max_body", &self.max_body)
             .field("requests", &self.requests.load(Ordering::Relaxed))
             .finish()
@@ -155,10 +185,45 @@ impl RegisterClient {
             .user_agent(concat!("signgate/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| AuthorityError::Setup(e.to_string()))?;
+        let maskinporten = match &cfg.maskinporten {
+            Some(mp) if cfg.authorised_roles.is_some() || cfg.authorised_fullmakt.is_some() => {
+                Some(Arc::new(MaskinportenClient::new(mp).map_err(|e| {
+                    AuthorityError::Setup(format!("authority.maskinporten: {e}"))
+                })?))
+            }
+            _ => None,
+        };
+        let authorised = |key: &str,
+                          src: &Option<crate::config::AuthorisedSource>|
+         -> Result<Option<Authorised>, AuthorityError> {
+            let Some(src) = src else { return Ok(None) };
+            let Some(mp) = &maskinporten else {
+                return Err(AuthorityError::Setup(format!(
+                    "{key} needs [authority.maskinporten]"
+                )));
+            };
+            if !(src.url.starts_with("https://") || src.url.starts_with("http://")) {
+                return Err(AuthorityError::Setup(format!(
+                    "{key}.url {:?} is not an http(s) URL",
+                    src.url
+                )));
+            }
+            Ok(Some(Authorised {
+                base: src.url.trim_end_matches('/').to_string(),
+                scope: src.scope.split_whitespace().collect::<Vec<_>>().join(" "),
+                resource: src.resource.clone(),
+                maskinporten: Arc::clone(mp),
+            }))
+        };
         Ok(RegisterClient {
             http,
             enhetsregisteret: cfg.enhetsregisteret_url.trim_end_matches('/').to_string(),
             fullmakt: cfg.fullmakt_url.trim_end_matches('/').to_string(),
+            authorised_roles: authorised("authority.authorised_roles", &cfg.authorised_roles)?,
+            authorised_fullmakt: authorised(
+                "authority.authorised_fullmakt",
+                &cfg.authorised_fullmakt,
+            )?,
             max_body: cfg.max_body_bytes,
             entity: SourceCache::new(cfg),
             roles: SourceCache::new(cfg),
@@ -173,12 +238,37 @@ impl RegisterClient {
         self.requests.load(Ordering::Relaxed)
     }
 
+    /// Maskinporten token requests sent so far (none when no authorised variant is set).
+    pub fn token_requests_sent(&self) -> u64 {
+        self.authorised_roles
+            .as_ref()
+            .or(self.authorised_fullmakt.as_ref())
+            .map_or(0, |a| a.maskinporten.requests_sent())
+    }
+
+    /// Whether `source` is read from an authorised (national-id) variant.
+    fn authorised(&self, source: Source) -> Option<&Authorised> {
+        match source {
+            Source::Entity => None,
+            Source::Roles => self.authorised_roles.as_ref(),
+            Source::Signature | Source::Procuration => self.authorised_fullmakt.as_ref(),
+        }
+    }
+
     fn url(&self, source: Source, orgnr: &str) -> String {
+        let roles = self
+            .authorised_roles
+            .as_ref()
+            .map_or(self.enhetsregisteret.as_str(), |a| a.base.as_str());
+        let fullmakt = self
+            .authorised_fullmakt
+            .as_ref()
+            .map_or(self.fullmakt.as_str(), |a| a.base.as_str());
         match source {
             Source::Entity => format!("{}/enheter/{orgnr}", self.enhetsregisteret),
-            Source::Roles => format!("{}/enheter/{orgnr}/roller", self.enhetsregisteret),
-            Source::Signature => format!("{}/enheter/{orgnr}/signatur", self.fullmakt),
-            Source::Procuration => format!("{}/enheter/{orgnr}/prokura", self.fullmakt),
+            Source::Roles => format!("{roles}/enheter/{orgnr}/roller"),
+            Source::Signature => format!("{fullmakt}/enheter/{orgnr}/signatur"),
+            Source::Procuration => format!("{fullmakt}/enheter/{orgnr}/prokura"),
         }
     }
 
@@ -353,7 +443,7 @@ impl RegisterClient {
     {
         let fetch = async {
             let url = self.url(source, orgnr);
-            let fetched = self.fetch::<T>(&url).await?;
+            let fetched = self.fetch::<T>(&url, self.authorised(source)).await?;
             if let Fetched::Found(a) = &fetched {
                 cache
                     .last_good
@@ -371,11 +461,47 @@ impl RegisterClient {
         }
     }
 
+    /// One GET; with a Maskinporten bearer token for an authorised source (a 401 drops the
+    /// cached token and the request is sent once more with a new one).
+    async fn send(
+        &self,
+        url: &str,
+        auth: Option<&Authorised>,
+    ) -> Result<reqwest::Response, String> {
+        let Some(a) = auth else {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            return self.http.get(url).send().await.map_err(|e| describe(&e));
+        };
+        let resource = a.resource.as_deref();
+        let mut retried = false;
+        loop {
+            let token = a
+                .maskinporten
+                .token(&a.scope, resource)
+                .await
+                .map_err(|e| e.to_string())?;
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let resp = self
+                .http
+                .get(url)
+                .bearer_auth(token.bearer())
+                .send()
+                .await
+                .map_err(|e| describe(&e))?;
+            if resp.status() != reqwest::StatusCode::UNAUTHORIZED || retried {
+                return Ok(resp);
+            }
+            tracing::info!(url, "register refused the access token; fetching a new one");
+            a.maskinporten.invalidate(&a.scope, resource).await;
+            retried = true;
+        }
+    }
+
     async fn fetch<T: serde::de::DeserializeOwned>(
         &self,
         url: &str,
+        auth: Option<&Authorised>,
     ) -> Result<Fetched<T>, AuthorityError> {
-        self.requests.fetch_add(1, Ordering::Relaxed);
         let fail = |reason: String| {
             tracing::warn!(url, %reason, "business register request failed");
             AuthorityError::Unavailable {
@@ -383,18 +509,20 @@ impl RegisterClient {
                 reason,
             }
         };
-        let mut resp = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| fail(describe(&e)))?;
+        let mut resp = self.send(url, auth).await.map_err(fail)?;
         let status = resp.status();
         tracing::debug!(url, status = status.as_u16(), "business register answered");
         match status.as_u16() {
             200 => {}
             404 => return Ok(Fetched::NotFound),
             410 => return Ok(Fetched::Gone),
+            401 | 403 if auth.is_some() => {
+                return Err(fail(format!(
+                    "HTTP {status}: the register refused the Maskinporten access token for \
+                     scope {:?}",
+                    auth.map_or("", |a| a.scope.as_str())
+                )));
+            }
             _ => return Err(fail(format!("HTTP {status}"))),
         }
         let media_type = resp

@@ -30,17 +30,20 @@
 //!
 //! **Who counts (cross-check with the roles answer).** A person in a combination counts only
 //! if the roles answer (`/roller`) shows them alive and in office: the roles answer must hold
-//! at least one person role with the same birth date and a matching name ([`names_match`]);
+//! at least one person role that is them — the same national id when both answers carry one
+//! (the authorised variants), else the same birth date and a matching name ([`names_match`]);
 //! if any such entry has `erDoed: true` the person never counts; of those entries, the ones
 //! with the same role code as in Fullmakt decide if there are any (otherwise all of them, since
 //! `/roller` may not carry the signature/procuration codes): the person counts only if one of
 //! them is active (neither `fratraadt` nor `avregistrert` is true). A person the roles answer
 //! does not show at all does not count (fail closed). A combination with a person who does not
-//! count is never used, whoever else signs.
+//! count is never used, whoever else signs. When the Fullmakt answer has no national ids but
+//! the (authorised) roles answer does, a person whose role entries all carry the same national
+//! id takes it, so participants are matched to them by national id.
 //!
 //! **Matching a participant to a register person** ([`MatchMethod`]):
-//! 1. When both sides carry a national id (the authorised Fullmakt variant), they must be
-//!    equal ([`MatchMethod::NationalId`]); nothing else is compared.
+//! 1. When both sides carry a national id (the authorised Fullmakt or roles variant), they
+//!    must be equal ([`MatchMethod::NationalId`]); nothing else is compared.
 //! 2. Otherwise a *verified* participant matches when the birth dates are equal and the names
 //!    match ([`MatchMethod::BirthDateAndName`]). The participant's birth date is the identity
 //!    provider's, else the one derived from the national id.
@@ -249,7 +252,8 @@ pub struct RegisterPerson {
     /// As the register writes it.
     pub name: String,
     pub birth_date: Option<Date>,
-    /// Only from the authorised Fullmakt variant; never shown or returned.
+    /// From the authorised Fullmakt variant, or taken from the authorised roles answer (see
+    /// the module documentation); never shown or returned.
     pub national_id: Option<String>,
     /// `DAGL`, `LEDE`, `MEDL`, `SIHV`, `POFE`, …
     pub role_code: String,
@@ -774,6 +778,8 @@ impl Analysis {
 /// A person role from the roles answer, ready for comparison.
 struct RoleHolder {
     birth_date: Option<Date>,
+    /// Only from the authorised roles variant.
+    national_id: Option<String>,
     tokens: Vec<String>,
     code: String,
     active: bool,
@@ -790,8 +796,19 @@ fn role_holders(facts: &RegisterFacts) -> Vec<RoleHolder> {
                 .as_ref()
                 .map(model::PersonName::full)
                 .unwrap_or_default();
+            let national_id = p
+                .fodselsnummer
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_string);
             out.push(RoleHolder {
-                birth_date: p.fodselsdato.as_deref().and_then(model::parse_date),
+                birth_date: p
+                    .fodselsdato
+                    .as_deref()
+                    .and_then(model::parse_date)
+                    .or_else(|| national_id.as_deref().and_then(birth_date_from_national_id)),
+                national_id,
                 tokens: name_tokens(&name),
                 code: role.code().trim().to_string(),
                 active: role.is_active(),
@@ -802,16 +819,35 @@ fn role_holders(facts: &RegisterFacts) -> Vec<RoleHolder> {
     out
 }
 
-fn standing(p: &RegisterPerson, holders: &[RoleHolder]) -> Standing {
-    let Some(born) = p.birth_date else {
+/// Whether role holder `h` is Fullmakt person `p`: by national id when both carry one
+/// (the authorised variants), else by birth date and name.
+fn is_holder(p: &RegisterPerson, h: &RoleHolder) -> bool {
+    match (&p.national_id, &h.national_id) {
+        (Some(a), Some(b)) => a == b,
+        _ => {
+            p.birth_date.is_some()
+                && h.birth_date == p.birth_date
+                && names_match(&h.tokens, &p.tokens)
+        }
+    }
+}
+
+/// `p`'s standing in the roles answer. When `p` has no national id (the open Fullmakt
+/// variant) and every role entry that is `p` carries the same one (the authorised roles
+/// variant), `p` takes it, so a participant is then matched by national id.
+fn standing(p: &mut RegisterPerson, holders: &[RoleHolder]) -> Standing {
+    if p.birth_date.is_none() && p.national_id.is_none() {
         return Standing::NotInRoles;
-    };
-    let same: Vec<&RoleHolder> = holders
-        .iter()
-        .filter(|h| h.birth_date == Some(born) && names_match(&h.tokens, &p.tokens))
-        .collect();
+    }
+    let same: Vec<&RoleHolder> = holders.iter().filter(|h| is_holder(p, h)).collect();
     if same.is_empty() {
         return Standing::NotInRoles;
+    }
+    if p.national_id.is_none()
+        && let Some(first) = same[0].national_id.as_ref()
+        && same.iter().all(|h| h.national_id.as_ref() == Some(first))
+    {
+        p.national_id = Some(first.clone());
     }
     if same.iter().any(|h| h.deceased) {
         return Standing::Deceased;
@@ -955,7 +991,7 @@ fn analyse_with(
                     persons.push(rp);
                 }
             }
-            let standing = persons.iter().map(|p| standing(p, holders)).collect();
+            let standing = persons.iter_mut().map(|p| standing(p, holders)).collect();
             combos.push(Analysed {
                 combination: Combination {
                     basis,

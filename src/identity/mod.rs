@@ -1,12 +1,15 @@
-//! Signer authentication.
+//! Signer authentication, and the gateway's own identity towards national services.
 //!
 //! Owns: the identity providers that authenticate signers (`oidc` for ID-porten, `saml` for
-//! eIDAS nodes, `dev` for development) and the one value they all produce,
+//! eIDAS nodes, `dev` for development), the gateway's client credentials (`client_key`) and
+//! its machine-to-machine tokens (`maskinporten`), and the one value the providers produce,
 //! [`VerifiedIdentity`], plus the rules that say which provider a designated signer goes to
 //! ([`route`]) and whether a verified identity *is* that designated signer.
 //! Must not: decide whether a person may sign a job (that is `jobs`), or render pages (`http`).
 
+pub mod client_key;
 pub mod dev;
+pub mod maskinporten;
 pub mod nin;
 pub mod oidc;
 pub mod saml;

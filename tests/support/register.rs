@@ -4,6 +4,12 @@
 //! `/enhetsregisteret/api/enheter/{orgnr}`, `/enhetsregisteret/api/enheter/{orgnr}/roller`,
 //! `/fullmakt/enheter/{orgnr}/signatur`, `/fullmakt/enheter/{orgnr}/prokura`.
 //!
+//! The authorised variants are served too, to requests whose bearer token the configured
+//! [`TokenCheck`] accepts (the Maskinporten stand-in's): `/enhetsregisteret/autorisert-api/
+//! enheter/{orgnr}/roller` (`roller-autorisert.json`, scope [`ROLES_SCOPE`]) and
+//! `/fullmakt-autorisert/enheter/{orgnr}/signatur|prokura` (`…-autorisert.json`, scope
+//! [`FULLMAKT_SCOPE`]); without a check configured they answer 401.
+//!
 //! Per organisation folder: `NAME.json` → 200, `NAME.STATUS.json` → that status, nothing → 404,
 //! a `hang` file → never answers (the client's timeout must end the request). It counts
 //! requests per path and the most requests in flight at once, can fail everything with 503
@@ -22,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Path as UrlPath, State};
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use signgate::config::AuthorityConfig;
@@ -57,11 +63,21 @@ pub fn paths(orgnr: &str) -> [String; 4] {
     ]
 }
 
+/// The scope the stand-in's authorised roles variant wants.
+pub const ROLES_SCOPE: &str = "brreg:enhetsregisteret/roller.fnr";
+/// The scope the stand-in's national-id Fullmakt variant wants.
+pub const FULLMAKT_SCOPE: &str = "brreg:fullmakt/oppslag.fnr";
+
+/// Judges a request's `Authorization` header for a scope: `Ok` to answer, else the status
+/// (401 unknown or expired token, 403 a token without the scope).
+pub type TokenCheck = Arc<dyn Fn(Option<&str>, &str) -> Result<(), StatusCode> + Send + Sync>;
+
 type St = State<Arc<Shared>>;
 
 #[derive(Default)]
 struct Shared {
     dir: PathBuf,
+    token_check: Mutex<Option<TokenCheck>>,
     counts: Mutex<HashMap<String, usize>>,
     failing: AtomicBool,
     in_flight: AtomicUsize,
@@ -128,6 +144,24 @@ impl RegisterServer {
                 "/fullmakt/enheter/{orgnr}/prokura",
                 get(|s: St, o: UrlPath<String>, u: Uri| answer(s, o, u, "prokura")),
             )
+            .route(
+                "/enhetsregisteret/autorisert-api/enheter/{orgnr}/roller",
+                get(|s: St, o: UrlPath<String>, u: Uri, h: HeaderMap| {
+                    authorised(s, o, u, h, "roller-autorisert", ROLES_SCOPE)
+                }),
+            )
+            .route(
+                "/fullmakt-autorisert/enheter/{orgnr}/signatur",
+                get(|s: St, o: UrlPath<String>, u: Uri, h: HeaderMap| {
+                    authorised(s, o, u, h, "signatur-autorisert", FULLMAKT_SCOPE)
+                }),
+            )
+            .route(
+                "/fullmakt-autorisert/enheter/{orgnr}/prokura",
+                get(|s: St, o: UrlPath<String>, u: Uri, h: HeaderMap| {
+                    authorised(s, o, u, h, "prokura-autorisert", FULLMAKT_SCOPE)
+                }),
+            )
             .with_state(Arc::clone(&shared));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -151,6 +185,21 @@ impl RegisterServer {
             timeout,
             ..AuthorityConfig::default()
         }
+    }
+
+    /// Lets the authorised variants answer requests `check` accepts.
+    pub fn set_token_check(&self, check: TokenCheck) {
+        *self.shared.token_check.lock().unwrap() = Some(check);
+    }
+
+    /// Base URL of the authorised roles variant (`authority.authorised_roles.url`).
+    pub fn authorised_roles_url(&self) -> String {
+        format!("{}/enhetsregisteret/autorisert-api", self.base)
+    }
+
+    /// Base URL of the national-id Fullmakt variant (`authority.authorised_fullmakt.url`).
+    pub fn authorised_fullmakt_url(&self) -> String {
+        format!("{}/fullmakt-autorisert", self.base)
     }
 
     /// Requests received for `path` so far.
@@ -189,6 +238,38 @@ impl RegisterServer {
         *self.shared.hold.lock().unwrap() =
             Some((orgnr.to_string(), Arc::new(tokio::sync::Barrier::new(n))));
     }
+}
+
+async fn authorised(
+    s: State<Arc<Shared>>,
+    orgnr: UrlPath<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    name: &'static str,
+    scope: &'static str,
+) -> Response {
+    let check = s.token_check.lock().unwrap().clone();
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let verdict = match check {
+        Some(check) => check(auth, scope),
+        None => Err(StatusCode::UNAUTHORIZED),
+    };
+    if let Err(status) = verdict {
+        *s.counts
+            .lock()
+            .unwrap()
+            .entry(format!("{} (refused {})", uri.path(), status.as_u16()))
+            .or_insert(0) += 1;
+        return (
+            status,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "access token missing, invalid or without the scope",
+        )
+            .into_response();
+    }
+    answer(s, orgnr, uri, name).await
 }
 
 async fn answer(

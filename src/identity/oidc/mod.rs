@@ -16,9 +16,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
-};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use reqwest::Url;
@@ -30,6 +27,7 @@ pub use token::{
     parse_acr, verify_id_token,
 };
 
+use super::client_key::ClientKey;
 use super::{IdpKind, UserReason, VerifiedIdentity};
 use crate::config::IdportenConfig;
 use crate::jobs::model::Loa;
@@ -239,13 +237,6 @@ struct Metadata {
 
 /// Extra form fields of a request (client authentication).
 type FormFields = Vec<(&'static str, String)>;
-
-enum ClientKey {
-    Rsa(RsaKeyPair),
-    Ec(EcdsaKeyPair),
-    /// On a PKCS#11 token.
-    Token(Box<crate::sealing::keys::TokenJwsKey>),
-}
 
 enum ClientAuth {
     PrivateKeyJwt { key: ClientKey, kid: Option<String> },
@@ -652,12 +643,7 @@ impl OidcProvider {
     /// A `private_key_jwt` assertion: iss = sub = client_id, aud = issuer, random jti, 60 s.
     fn client_assertion(&self, key: &ClientKey, kid: Option<&str>) -> Result<String, OidcError> {
         let i = &self.inner;
-        let alg = match key {
-            ClientKey::Rsa(_) => "RS256",
-            ClientKey::Ec(_) => "ES256",
-            ClientKey::Token(k) => k.jws_alg(),
-        };
-        let mut header = serde_json::json!({"alg": alg, "typ": "JWT"});
+        let mut header = serde_json::json!({"typ": "JWT"});
         if let Some(kid) = kid {
             header["kid"] = kid.into();
         }
@@ -670,28 +656,8 @@ impl OidcProvider {
             "iat": now,
             "exp": now + CLIENT_ASSERTION_LIFETIME_S,
         });
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let sig = match key {
-            ClientKey::Rsa(k) => {
-                let mut sig = vec![0; k.public_modulus_len()];
-                k.sign(&RSA_PKCS1_SHA256, &i.rng, input.as_bytes(), &mut sig)
-                    .map_err(|_| OidcError::ClientAuth("RSA signing failed".into()))?;
-                sig
-            }
-            ClientKey::Ec(k) => k
-                .sign(&i.rng, input.as_bytes())
-                .map_err(|_| OidcError::ClientAuth("ECDSA signing failed".into()))?
-                .as_ref()
-                .to_vec(),
-            ClientKey::Token(k) => k
-                .sign_jws(input.as_bytes())
-                .map_err(|e| OidcError::ClientAuth(format!("token signing failed: {e}")))?,
-        };
-        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+        key.sign_compact(&i.rng, header, &claims)
+            .map_err(OidcError::ClientAuth)
     }
 
     /// RP-initiated logout URL, when the provider has an `end_session_endpoint`.
@@ -795,11 +761,11 @@ fn load_client_auth(cfg: &IdportenConfig) -> Result<ClientAuth, OidcError> {
                 .client_key_pkcs11
                 .as_ref()
                 .ok_or_else(|| OidcError::Config("client_key_pkcs11 vanished".into()))?;
-            let key = crate::sealing::keys::TokenJwsKey::open(p11).map_err(|e| {
+            let key = ClientKey::from_pkcs11(p11).map_err(|e| {
                 OidcError::Config(format!("client_key_pkcs11 {:?}: {e}", p11.token_label))
             })?;
             Ok(ClientAuth::PrivateKeyJwt {
-                key: ClientKey::Token(Box::new(key)),
+                key,
                 kid: cfg.client_key_id.clone(),
             })
         }
@@ -828,24 +794,7 @@ fn load_client_auth(cfg: &IdportenConfig) -> Result<ClientAuth, OidcError> {
 }
 
 fn parse_client_key(pem: &str) -> Result<ClientKey, String> {
-    let (label, der) =
-        der::pem::decode_vec(pem.trim().as_bytes()).map_err(|e| format!("not PEM: {e}"))?;
-    if label != "PRIVATE KEY" {
-        return Err(format!(
-            "expected a PKCS#8 \"PRIVATE KEY\", found {label:?}"
-        ));
-    }
-    if let Ok(k) = RsaKeyPair::from_pkcs8(&der) {
-        if k.public_modulus_len() < 256 {
-            return Err("RSA keys must have at least 2048 bits".into());
-        }
-        return Ok(ClientKey::Rsa(k));
-    }
-    if let Ok(k) = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der) {
-        let _ = k.public_key();
-        return Ok(ClientKey::Ec(k));
-    }
-    Err("neither an RSA nor an EC P-256 PKCS#8 key".into())
+    ClientKey::from_pem(pem)
 }
 
 /// application/x-www-form-urlencoded, as RFC 6749 §2.3.1 wants for Basic credentials.
