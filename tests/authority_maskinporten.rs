@@ -272,6 +272,13 @@ async fn authorised_roles_identify_the_signer_by_national_id() {
         1,
         "only the open client read the open roles"
     );
+    // Previews show names and birth dates, never the national ids the answers carry.
+    let preview =
+        serde_json::to_string(&authorised.preview(org::DAGLIG_LEDER).await.unwrap()).unwrap();
+    assert!(preview.contains("Kari Nordmann"), "{preview}");
+    for nid in [KARI, PER] {
+        assert!(!preview.contains(nid), "{preview}");
+    }
 
     // One grant, for the roles scope, shaped as Maskinporten requires.
     let grants = mp.grants();
