@@ -718,6 +718,7 @@ impl LtvFetcher {
             at: now,
             policy: &self.policy,
             fetcher: None,
+            crl_issuers: None,
         };
         let finding = check_revocation(&ctx, cert, issuer);
         let kind = if is_ocsp { "OCSP" } else { "CRL" };
@@ -903,6 +904,7 @@ fn bundle_key(targets: &[Target<'_>], pool: &[Vec<u8>], roots: &[Vec<u8>]) -> [u
             Usage::Signature => 1,
             Usage::Timestamping => 2,
             Usage::OcspSigning => 3,
+            Usage::CrlSigning => 4,
         };
         item(usage, t.cert);
     }

@@ -6,10 +6,13 @@
 //! list service lists directly as a granted CA/QC, CA/PKC — TSA/* for timestamping —
 //! service, with the TL's service certificates usable as issuers), the RFC 5280 checks
 //! along it at the control time (validity, basic constraints and path length, key
-//! usage, extended key usage for TSAs and OCSP responders, unknown critical
-//! extensions), the cryptographic constraints of every certificate signature (via
-//! `policy`), asking `revocation` for each non-anchor certificate, and the resulting
-//! indication/sub-indication ([`check_certificate`]).
+//! usage, extended key usage for TSAs and OCSP responders, keyUsage cRLSign for indirect
+//! CRL issuers, unknown critical extensions), the cryptographic constraints of every
+//! certificate signature (via `policy`), asking `revocation` for each non-anchor
+//! certificate, validating the certificates of indirect CRL issuers `revocation` meets
+//! (a nested validation, one level deep), and the resulting indication/sub-indication
+//! ([`check_certificate`]). The cRLDistributionPoints and freshestCRL facts `revocation`
+//! matches CRLs with are read here ([`CrlDistPoint`], [`DpName`]).
 //! Must not touch: signature formats, proofs of existence and past-signature
 //! validation (the caller uses `signer_revoked_at`, `ca_revoked_at` and the
 //! sub-indications to run them), qualification, trusted-list loading.
@@ -81,6 +84,9 @@ pub enum Usage {
     Timestamping,
     /// An OCSP response: extendedKeyUsage id-kp-OCSPSigning.
     OcspSigning,
+    /// A CRL signed by someone other than the issuer of the certificate it is about
+    /// (an indirect CRL issuer): keyUsage cRLSign (if present).
+    CrlSigning,
 }
 
 /// Where the anchor's trust comes from.
@@ -254,6 +260,11 @@ pub struct CertInfo {
     pub ocsp_urls: Vec<String>,
     /// CRL distribution point URLs.
     pub crl_urls: Vec<String>,
+    /// The cRLDistributionPoints entries (names and cRLIssuer), for matching a CRL's
+    /// issuingDistributionPoint and authorising indirect CRLs (RFC 5280 §6.3.3 (b)).
+    pub crl_dps: Vec<CrlDistPoint>,
+    /// freshestCRL (delta CRL) URLs (RFC 5280 §4.2.1.15).
+    pub freshest_urls: Vec<String>,
     /// id-pkix-ocsp-nocheck present.
     pub ocsp_nocheck: bool,
     /// `certificate CN=…, serial …`.
@@ -324,6 +335,8 @@ impl CertInfo {
             policy_processing: false,
             ocsp_urls: Vec::new(),
             crl_urls: Vec::new(),
+            crl_dps: Vec::new(),
+            freshest_urls: Vec::new(),
             ocsp_nocheck: false,
             label: String::new(),
             subject_norm: normalized_name_der(view.subject),
@@ -387,9 +400,27 @@ impl CertInfo {
                                     }
                                 }
                             }
+                            info.crl_dps.push(CrlDistPoint::from_dp(dp, view.issuer));
                         }
                     } else {
                         bad("cRLDistributionPoints");
+                    }
+                }
+                "2.5.29.46" => {
+                    if let Ok(dps) = CrlDistributionPoints::from_der(v) {
+                        for dp in dps.0.iter().take(16) {
+                            if let Some(DistributionPointName::FullName(names)) =
+                                &dp.distribution_point
+                            {
+                                for n in names.iter().take(16) {
+                                    if let GeneralName::UniformResourceIdentifier(u) = n {
+                                        info.freshest_urls.push(u.to_string());
+                                    }
+                                }
+                            }
+                        }
+                    } else {
+                        bad("freshestCRL");
                     }
                 }
                 "1.3.6.1.5.5.7.48.1.5" => info.ocsp_nocheck = true,
@@ -467,6 +498,133 @@ pub(crate) fn names_equal_normed(
     match (a_norm, b_norm) {
         (Some(x), Some(y)) => x == y,
         _ => false,
+    }
+}
+
+/// A name of a CRL distribution point (RFC 5280 §4.2.1.13 `DistributionPointName`, or a
+/// `cRLIssuer` general name), as needed to compare a certificate's distribution points
+/// with a CRL's issuingDistributionPoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DpName {
+    /// A URI.
+    Uri(String),
+    /// A directoryName (`Name` DER) with its [`normalized_name_der`] form; a
+    /// nameRelativeToCRLIssuer is resolved to one of these.
+    Directory(Vec<u8>, Option<String>),
+    /// Any other general name, as its DER.
+    Other(Vec<u8>),
+}
+
+impl DpName {
+    fn from_general_name(g: &x509_cert::ext::pkix::name::GeneralName) -> Option<DpName> {
+        use x509_cert::ext::pkix::name::GeneralName;
+        match g {
+            GeneralName::UniformResourceIdentifier(u) => Some(DpName::Uri(u.to_string())),
+            GeneralName::DirectoryName(n) => {
+                let d = n.to_der().ok()?;
+                let norm = normalized_name_der(&d);
+                Some(DpName::Directory(d, norm))
+            }
+            other => other.to_der().ok().map(DpName::Other),
+        }
+    }
+
+    /// The names of a `DistributionPointName`: the fullName's general names, or the
+    /// nameRelativeToCRLIssuer appended to `crl_issuer` (a `Name` DER).
+    pub fn of_dp_name(
+        dpn: &x509_cert::ext::pkix::name::DistributionPointName,
+        crl_issuer: &[u8],
+    ) -> Vec<DpName> {
+        use x509_cert::ext::pkix::name::DistributionPointName;
+        match dpn {
+            DistributionPointName::FullName(names) => names
+                .iter()
+                .take(16)
+                .filter_map(DpName::from_general_name)
+                .collect(),
+            DistributionPointName::NameRelativeToCRLIssuer(rdn) => {
+                let Ok(mut name) = x509_cert::name::Name::from_der(crl_issuer) else {
+                    return Vec::new();
+                };
+                name.0.push(rdn.clone());
+                name.to_der()
+                    .ok()
+                    .map(|d| {
+                        let norm = normalized_name_der(&d);
+                        vec![DpName::Directory(d, norm)]
+                    })
+                    .unwrap_or_default()
+            }
+        }
+    }
+
+    /// Whether both name the same thing: URIs equal with the scheme and host compared
+    /// case-insensitively, directory names equal after normalisation, other names
+    /// byte-equal.
+    pub fn same_as(&self, other: &DpName) -> bool {
+        match (self, other) {
+            (DpName::Uri(a), DpName::Uri(b)) => uri_key(a) == uri_key(b),
+            (DpName::Directory(a, an), DpName::Directory(b, bn)) => {
+                names_equal_normed(a, an.as_deref(), b, bn.as_deref())
+            }
+            (DpName::Other(a), DpName::Other(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// `scheme://authority` lower-cased, the rest as is.
+fn uri_key(u: &str) -> (String, &str) {
+    let Some(i) = u.find("://") else {
+        return (String::new(), u);
+    };
+    let rest_start = u[i + 3..].find('/').map_or(u.len(), |j| i + 3 + j);
+    (u[..rest_start].to_ascii_lowercase(), &u[rest_start..])
+}
+
+/// One entry of a certificate's cRLDistributionPoints.
+#[derive(Debug, Clone, Default)]
+pub struct CrlDistPoint {
+    /// The distribution point names (empty when the field is absent).
+    pub names: Vec<DpName>,
+    /// The cRLIssuer names (empty when absent: the CRL issuer is the certificate issuer).
+    pub crl_issuers: Vec<DpName>,
+}
+
+impl CrlDistPoint {
+    fn from_dp(dp: &x509_cert::ext::pkix::crl::dp::DistributionPoint, cert_issuer: &[u8]) -> Self {
+        let crl_issuers: Vec<DpName> = dp
+            .crl_issuer
+            .iter()
+            .flatten()
+            .take(16)
+            .filter_map(DpName::from_general_name)
+            .collect();
+        // nameRelativeToCRLIssuer is relative to the cRLIssuer when there is one.
+        let relative_to = crl_issuers
+            .iter()
+            .find_map(|n| match n {
+                DpName::Directory(d, _) => Some(d.as_slice()),
+                _ => None,
+            })
+            .unwrap_or(cert_issuer);
+        CrlDistPoint {
+            names: dp
+                .distribution_point
+                .as_ref()
+                .map(|n| DpName::of_dp_name(n, relative_to))
+                .unwrap_or_default(),
+            crl_issuers,
+        }
+    }
+
+    /// Whether the directoryName `name` (DER, normalised `norm`) is one of the cRLIssuer
+    /// names.
+    pub fn names_crl_issuer(&self, name: &[u8], norm: Option<&str>) -> bool {
+        self.crl_issuers.iter().any(|n| match n {
+            DpName::Directory(d, dn) => names_equal_normed(d, dn.as_deref(), name, norm),
+            _ => false,
+        })
     }
 }
 
@@ -714,6 +872,102 @@ pub fn check_certificate_sharing(
     input: &CertCheckInput<'_>,
     revocation: &std::cell::OnceCell<RevocationData>,
 ) -> CertCheck {
+    check_inner(input, DataSource::Lazy(revocation), 0)
+}
+
+/// The embedded revocation data of [`check_inner`]: parsed on first need, or already
+/// parsed by the validation this one is nested in.
+#[derive(Clone, Copy)]
+enum DataSource<'a> {
+    Lazy(&'a std::cell::OnceCell<RevocationData>),
+    Ready(&'a RevocationData),
+}
+
+/// How deep indirect CRL issuers are followed: the certificate of an indirect CRL's
+/// issuer is validated (with its own revocation data), but a CRL issuer met while doing
+/// that is not validated in turn, so its CRLs are not used there.
+const MAX_CRL_ISSUER_DEPTH: u8 = 1;
+
+/// Validates indirect CRL issuers' certificates for `revocation` (RFC 5280 §6.3.3 (f)):
+/// a path to a trust anchor of the same validation, at the CRL's thisUpdate, for
+/// [`Usage::CrlSigning`], with its own revocation status from the same data (and the
+/// fetcher), one level deep. Results are kept for the validation's other certificates.
+struct CrlIssuerPaths<'a> {
+    input: &'a CertCheckInput<'a>,
+    data: &'a RevocationData,
+    depth: u8,
+    memo: std::cell::RefCell<Vec<(Der, OffsetDateTime, CrlIssuerVerdict)>>,
+}
+
+/// What [`super::revocation::CrlIssuerCheck::check_crl_issuer`] answers.
+type CrlIssuerVerdict = Result<Vec<Finding>, String>;
+
+impl super::revocation::CrlIssuerCheck for CrlIssuerPaths<'_> {
+    fn check_crl_issuer(
+        &self,
+        cert: &CertInfo,
+        at: OffsetDateTime,
+    ) -> Result<Vec<Finding>, String> {
+        if self.depth >= MAX_CRL_ISSUER_DEPTH {
+            return Err(format!(
+                "{} signs an indirect CRL used to check another CRL issuer; indirect CRL issuers are followed {MAX_CRL_ISSUER_DEPTH} level deep",
+                cert.label
+            ));
+        }
+        if let Some((_, _, r)) = self
+            .memo
+            .borrow()
+            .iter()
+            .find(|(d, t, _)| *d == cert.der && *t == at)
+        {
+            return r.clone();
+        }
+        let nested = CertCheckInput {
+            cert: &cert.der,
+            pool: self.input.pool,
+            crls: &[],
+            ocsps: &[],
+            trust: self.input.trust,
+            at,
+            usage: Usage::CrlSigning,
+            policy: self.input.policy,
+            fetcher: self.input.fetcher,
+        };
+        let r = check_inner(&nested, DataSource::Ready(self.data), self.depth + 1);
+        let verdict = match (r.indication, r.sub_indication) {
+            (Indication::TotalPassed, _) => Ok(r.warnings),
+            // Only its own revocation status is missing: used, with that said (as for a
+            // delegated OCSP responder without id-pkix-ocsp-nocheck).
+            (_, Some(SubIndication::TryLater)) => {
+                let mut notes = r.warnings;
+                notes.extend(r.errors);
+                notes.push(Finding::new(
+                    "XCV: revocation data",
+                    format!("CRL issuer {}", cert.label),
+                    "no revocation data for the indirect CRL issuer's certificate was found; its own revocation status was not checked",
+                ));
+                Ok(notes)
+            }
+            (ind, sub) => Err(format!(
+                "the indirect CRL issuer's certificate {} does not validate at the CRL's thisUpdate {} ({}{}){}",
+                cert.label,
+                rfc3339(at),
+                ind.as_str(),
+                sub.map(|s| format!("/{}", s.as_str())).unwrap_or_default(),
+                r.errors
+                    .first()
+                    .map(|e| format!(": {}", e.reason))
+                    .unwrap_or_default()
+            )),
+        };
+        self.memo
+            .borrow_mut()
+            .push((cert.der.clone(), at, verdict.clone()));
+        verdict
+    }
+}
+
+fn check_inner(input: &CertCheckInput<'_>, revocation: DataSource<'_>, depth: u8) -> CertCheck {
     let mut out = CertCheck {
         indication: Indication::Indeterminate,
         sub_indication: None,
@@ -989,6 +1243,21 @@ pub fn check_certificate_sharing(
                 ));
             }
         }
+        Usage::CrlSigning => {
+            if let Some(ku) = target.key_usage
+                && !ku.crl_sign
+            {
+                fail(
+                    &mut out,
+                    SubIndication::ChainConstraintsFailure,
+                    Finding::new(
+                        "XCV: key usage",
+                        target.label.clone(),
+                        "a CRL issuer certificate needs keyUsage cRLSign",
+                    ),
+                );
+            }
+        }
         Usage::OcspSigning => {
             if !eku_has(OID_KP_OCSP_SIGNING) {
                 fail(
@@ -1022,14 +1291,27 @@ pub fn check_certificate_sharing(
     }
 
     // Revocation of every non-anchor certificate.
-    let data = revocation.get_or_init(|| RevocationData::parse(input.crls, input.ocsps));
-    out.warnings.extend(data.problems.iter().cloned());
+    let data = match revocation {
+        DataSource::Lazy(cell) => {
+            let d = cell.get_or_init(|| RevocationData::parse(input.crls, input.ocsps));
+            out.warnings.extend(d.problems.iter().cloned());
+            d
+        }
+        DataSource::Ready(d) => d,
+    };
+    let crl_issuers = CrlIssuerPaths {
+        input,
+        data,
+        depth,
+        memo: std::cell::RefCell::new(Vec::new()),
+    };
     let ctx = RevocationContext {
         data,
         pool: input.pool,
         at,
         policy,
         fetcher: input.fetcher,
+        crl_issuers: Some(&crl_issuers),
     };
     for i in 0..n.saturating_sub(1) {
         let c = certs[i];
@@ -1157,7 +1439,7 @@ pub fn check_certificate_sharing(
 /// responders), and `openssl` helpers, shared by the chain and revocation tests.
 #[cfg(test)]
 pub(crate) mod test_pki {
-    use der::Encode as _;
+    use der::{Decode as _, Encode as _};
     use rcgen::{
         BasicConstraints, CertificateParams, CertificateRevocationListParams, CrlDistributionPoint,
         CustomExtension, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair,
@@ -1204,6 +1486,11 @@ pub(crate) mod test_pki {
         pub interm_extensions: Vec<(Vec<u64>, Vec<u8>)>,
         /// See `interm_extensions`.
         pub signer_extensions: Vec<(Vec<u64>, Vec<u8>)>,
+        /// The signer's cRLDistributionPoints name [`Pki::crl_authority`] as cRLIssuer
+        /// (one point, [`INDIRECT_CRL_URL`]) instead of the issuing CA's CRL.
+        pub signer_crl_issuer: bool,
+        /// A freshestCRL (delta CRL) URL in the signer's certificate.
+        pub signer_freshest: Option<String>,
     }
 
     impl Opts {
@@ -1218,6 +1505,8 @@ pub(crate) mod test_pki {
                 signer_email: None,
                 interm_extensions: Vec::new(),
                 signer_extensions: Vec::new(),
+                signer_crl_issuer: false,
+                signer_freshest: None,
             }
         }
     }
@@ -1232,7 +1521,17 @@ pub(crate) mod test_pki {
         pub rogue_responder: Node,
         /// A delegated OCSP responder without id-pkix-ocsp-nocheck.
         pub plain_responder: Node,
+        /// An indirect CRL issuer: issued by the root, keyUsage cRLSign only.
+        pub crl_authority: Node,
     }
+
+    /// The distribution point of the signer when [`Opts::signer_crl_issuer`] is set.
+    pub const INDIRECT_CRL_URL: &str = "http://127.0.0.1:9/indirect.crl";
+    /// The signer's direct CRL distribution point.
+    pub const ISSUING_CRL_URL: &str = "http://127.0.0.1:9/issuing.crl";
+
+    /// Serial of [`Pki::crl_authority`].
+    pub const CRL_AUTHORITY_SERIAL: [u8; 1] = [0x03];
 
     /// Serial of [`Pki::plain_responder`].
     pub const PLAIN_RESPONDER_SERIAL: [u8; 2] = [0x10, 0x05];
@@ -1324,6 +1623,15 @@ pub(crate) mod test_pki {
         }
         let interm = node(ip, Some(&root));
 
+        let mut cp = params(
+            "Test CRL Authority",
+            &CRL_AUTHORITY_SERIAL,
+            now - Duration::days(1000),
+            now + Duration::days(1000),
+        );
+        cp.key_usages = vec![KeyUsagePurpose::CrlSign];
+        let crl_authority = node(cp, Some(&root));
+
         let mut sp = params(
             "Alice Signer",
             &SIGNER_SERIAL,
@@ -1334,9 +1642,22 @@ pub(crate) mod test_pki {
             KeyUsagePurpose::DigitalSignature,
             KeyUsagePurpose::ContentCommitment,
         ];
-        sp.crl_distribution_points = vec![CrlDistributionPoint {
-            uris: vec!["http://127.0.0.1:9/issuing.crl".to_string()],
-        }];
+        if o.signer_crl_issuer {
+            sp.custom_extensions.push(CustomExtension::from_oid_content(
+                &[2, 5, 29, 31],
+                cdp_ext(INDIRECT_CRL_URL, Some(&subject_der(&crl_authority))),
+            ));
+        } else {
+            sp.crl_distribution_points = vec![CrlDistributionPoint {
+                uris: vec![ISSUING_CRL_URL.to_string()],
+            }];
+        }
+        if let Some(u) = &o.signer_freshest {
+            sp.custom_extensions.push(CustomExtension::from_oid_content(
+                &[2, 5, 29, 46],
+                cdp_ext(u, None),
+            ));
+        }
         if let Some(u) = &o.ocsp_url {
             sp.custom_extensions.push(aia_ocsp(u));
         }
@@ -1380,7 +1701,203 @@ pub(crate) mod test_pki {
             responder,
             rogue_responder,
             plain_responder,
+            crl_authority,
         }
+    }
+
+    /// The subject `Name` DER of a node's certificate.
+    pub fn subject_der(n: &Node) -> Vec<u8> {
+        x509_cert::Certificate::from_der(&n.der)
+            .unwrap()
+            .tbs_certificate
+            .subject
+            .to_der()
+            .unwrap()
+    }
+
+    fn uri(u: &str) -> x509_cert::ext::pkix::name::GeneralName {
+        x509_cert::ext::pkix::name::GeneralName::UniformResourceIdentifier(
+            der::asn1::Ia5String::new(u).unwrap(),
+        )
+    }
+
+    fn dir_name(name: &[u8]) -> x509_cert::ext::pkix::name::GeneralName {
+        x509_cert::ext::pkix::name::GeneralName::DirectoryName(
+            x509_cert::name::Name::from_der(name).unwrap(),
+        )
+    }
+
+    /// A cRLDistributionPoints (or freshestCRL) value: one point named `url`, with
+    /// `crl_issuer` (a `Name` DER) as cRLIssuer if given.
+    pub fn cdp_ext(url: &str, crl_issuer: Option<&[u8]>) -> Vec<u8> {
+        use x509_cert::ext::pkix::crl::CrlDistributionPoints;
+        use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+        use x509_cert::ext::pkix::name::DistributionPointName;
+        CrlDistributionPoints(vec![DistributionPoint {
+            distribution_point: Some(DistributionPointName::FullName(vec![uri(url)])),
+            reasons: None,
+            crl_issuer: crl_issuer.map(|n| vec![dir_name(n)]),
+        }])
+        .to_der()
+        .unwrap()
+    }
+
+    /// An issuingDistributionPoint value naming `url` (if given), with indirectCRL.
+    pub fn idp_ext(url: Option<&str>, indirect: bool) -> Vec<u8> {
+        use x509_cert::ext::pkix::crl::dp::IssuingDistributionPoint;
+        use x509_cert::ext::pkix::name::DistributionPointName;
+        IssuingDistributionPoint {
+            distribution_point: url.map(|u| DistributionPointName::FullName(vec![uri(u)])),
+            only_contains_user_certs: false,
+            only_contains_ca_certs: false,
+            only_some_reasons: None,
+            indirect_crl: indirect,
+            only_contains_attribute_certs: false,
+        }
+        .to_der()
+        .unwrap()
+    }
+
+    /// One entry of a [`CrlSpec`].
+    pub struct CrlEntry {
+        pub serial: Vec<u8>,
+        pub time: OffsetDateTime,
+        pub reason: Option<x509_cert::ext::pkix::CrlReason>,
+        /// certificateIssuer (a `Name` DER), for indirect CRLs.
+        pub cert_issuer: Option<Vec<u8>>,
+    }
+
+    impl CrlEntry {
+        pub fn new(
+            serial: &[u8],
+            time: OffsetDateTime,
+            reason: x509_cert::ext::pkix::CrlReason,
+        ) -> Self {
+            CrlEntry {
+                serial: serial.to_vec(),
+                time,
+                reason: Some(reason),
+                cert_issuer: None,
+            }
+        }
+    }
+
+    /// What [`build_crl`] puts in a CRL (rcgen cannot write delta CRLs, indirect CRLs
+    /// or certificateIssuer entries).
+    pub struct CrlSpec {
+        pub this_update: OffsetDateTime,
+        pub next_update: OffsetDateTime,
+        pub number: u64,
+        /// deltaCRLIndicator's BaseCRLNumber: makes it a delta CRL.
+        pub delta_base: Option<u64>,
+        /// issuingDistributionPoint value (see [`idp_ext`]).
+        pub idp: Option<Vec<u8>>,
+        /// freshestCRL URL.
+        pub freshest: Option<String>,
+        pub entries: Vec<CrlEntry>,
+    }
+
+    impl CrlSpec {
+        /// CRL number `number`, valid for 7 days from `this_update`, no entries.
+        pub fn new(this_update: OffsetDateTime, number: u64) -> Self {
+            CrlSpec {
+                this_update,
+                next_update: this_update + Duration::days(7),
+                number,
+                delta_base: None,
+                idp: None,
+                freshest: None,
+                entries: Vec::new(),
+            }
+        }
+    }
+
+    fn integer(n: u64) -> Vec<u8> {
+        der::asn1::Uint::new(&n.to_be_bytes())
+            .unwrap()
+            .to_der()
+            .unwrap()
+    }
+
+    fn utc(t: OffsetDateTime) -> x509_cert::time::Time {
+        x509_cert::time::Time::UtcTime(
+            der::asn1::UtcTime::from_unix_duration(std::time::Duration::from_secs(
+                u64::try_from(t.unix_timestamp()).unwrap(),
+            ))
+            .unwrap(),
+        )
+    }
+
+    /// A v2 CRL signed (ECDSA P-256, SHA-256) by `signer`'s key under its subject name,
+    /// with authorityKeyIdentifier, cRLNumber and what `spec` asks for.
+    pub fn build_crl(signer: &Node, spec: &CrlSpec) -> Vec<u8> {
+        use der::asn1::{BitString, OctetString};
+        use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
+        use x509_cert::ext::Extension;
+        let ext = |oid: &str, critical: bool, value: Vec<u8>| Extension {
+            extn_id: const_oid::ObjectIdentifier::new_unwrap(oid),
+            critical,
+            extn_value: OctetString::new(value).unwrap(),
+        };
+        let cert = x509_cert::Certificate::from_der(&signer.der).unwrap();
+        let mut exts = vec![ext("2.5.29.20", false, integer(spec.number))];
+        // rcgen gives only CA certificates a subjectKeyIdentifier.
+        if let Some(ski) = super::CertInfo::parse(&signer.der).unwrap().ski.clone() {
+            let aki = x509_cert::ext::pkix::AuthorityKeyIdentifier {
+                key_identifier: Some(OctetString::new(ski).unwrap()),
+                authority_cert_issuer: None,
+                authority_cert_serial_number: None,
+            };
+            exts.insert(0, ext("2.5.29.35", false, aki.to_der().unwrap()));
+        }
+        if let Some(b) = spec.delta_base {
+            exts.push(ext("2.5.29.27", true, integer(b)));
+        }
+        if let Some(i) = &spec.idp {
+            exts.push(ext("2.5.29.28", true, i.clone()));
+        }
+        if let Some(u) = &spec.freshest {
+            exts.push(ext("2.5.29.46", false, cdp_ext(u, None)));
+        }
+        let revoked: Vec<RevokedCert> = spec
+            .entries
+            .iter()
+            .map(|e| {
+                let mut ee = Vec::new();
+                if let Some(r) = e.reason {
+                    ee.push(ext("2.5.29.21", false, r.to_der().unwrap()));
+                }
+                if let Some(n) = &e.cert_issuer {
+                    ee.push(ext("2.5.29.29", true, vec![dir_name(n)].to_der().unwrap()));
+                }
+                RevokedCert {
+                    serial_number: x509_cert::serial_number::SerialNumber::new(&e.serial).unwrap(),
+                    revocation_date: utc(e.time),
+                    crl_entry_extensions: (!ee.is_empty()).then_some(ee),
+                }
+            })
+            .collect();
+        let alg = spki::AlgorithmIdentifierOwned {
+            oid: const_oid::db::rfc5912::ECDSA_WITH_SHA_256,
+            parameters: None,
+        };
+        let tbs = TbsCertList {
+            version: x509_cert::Version::V2,
+            signature: alg.clone(),
+            issuer: cert.tbs_certificate.subject.clone(),
+            this_update: utc(spec.this_update),
+            next_update: Some(utc(spec.next_update)),
+            revoked_certificates: (!revoked.is_empty()).then_some(revoked),
+            crl_extensions: Some(exts),
+        };
+        let sig = rcgen::SigningKey::sign(&signer.key, &tbs.to_der().unwrap()).unwrap();
+        CertificateList {
+            tbs_cert_list: tbs,
+            signature_algorithm: alg,
+            signature: BitString::from_bytes(&sig).unwrap(),
+        }
+        .to_der()
+        .unwrap()
     }
 
     /// A CRL by `issuer` listing `revoked` (serial, time, reason).

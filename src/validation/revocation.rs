@@ -4,15 +4,19 @@
 //!
 //! Owns: parsing OCSP responses (`OCSPResponse` or bare `BasicOCSPResponse`) and CRLs,
 //! verifying them (OCSP signed by the issuing CA or by a delegated responder the CA
-//! certified with `id-kp-OCSPSigning`; CRLs signed by the issuer, direct CRLs only),
-//! matching them to a certificate (OCSP `CertID` with any hash, CRL issuer name and
-//! serial), choosing the answer ([`check_revocation`]), building OCSP requests
-//! ([`build_ocsp_request`]) and the online fetcher ([`RevocationFetcher`],
-//! [`HttpFetcher`]: http/https only, timeouts, size limits, a cache honouring
-//! `nextUpdate`).
+//! certified with `id-kp-OCSPSigning`; CRLs signed by the issuer, or indirect CRLs signed
+//! by a cRLIssuer the certificate's cRLDistributionPoints name, whose own certificate
+//! `chain` validates through [`CrlIssuerCheck`]), matching them to a certificate (OCSP
+//! `CertID` with any hash; CRL issuer name, issuingDistributionPoint scope and serial,
+//! with certificateIssuer entries in indirect CRLs), completing a complete CRL with its
+//! newest delta CRL (RFC 5280 §5.2.4: same issuer and scope, BaseCRLNumber ≤ the base's
+//! cRLNumber; the delta's entries, including removeFromCRL, prevail), choosing the answer
+//! ([`check_revocation`]), building OCSP requests ([`build_ocsp_request`]) and the online
+//! fetcher ([`RevocationFetcher`], [`HttpFetcher`]: http/https only, timeouts, size limits,
+//! a cache honouring `nextUpdate`; delta CRLs come from freshestCRL through it).
 //! Must not touch: path building or trust decisions (that is `chain`, which hands this
-//! module a certificate and its issuer from a path it built), policy contents
-//! (`policy`), signature formats.
+//! module a certificate and its issuer from a path it built, and validates indirect CRL
+//! issuers), policy contents (`policy`), signature formats.
 
 use std::io::Read as _;
 use std::sync::Arc;
@@ -22,12 +26,13 @@ use der::asn1::{AnyRef, OctetString};
 use der::{Decode, Encode};
 use time::OffsetDateTime;
 use x509_cert::crl::CertificateList;
+use x509_cert::ext::pkix::crl::dp::IssuingDistributionPoint;
 use x509_ocsp::{
     BasicOcspResponse, CertId, CertStatus, OcspRequest, OcspResponse, OcspResponseStatus, Request,
     ResponderId, TbsRequest,
 };
 
-use super::chain::CertInfo;
+use super::chain::{CertInfo, DpName};
 use super::crypto::{DigestAlg, verify_signed_object};
 use super::evidence::Der;
 use super::policy::Policy;
@@ -161,6 +166,12 @@ pub struct RevocationFinding {
     pub data: Option<Der>,
     /// The delegated OCSP responder certificate that signed the response, if any.
     pub responder_cert: Option<Der>,
+    /// The delta CRL used together with the complete CRL in `data` (RFC 5280 §5.2.4),
+    /// if any; `this_update`/`next_update` are then the delta's.
+    pub delta: Option<Der>,
+    /// The certificate of the indirect CRL issuer that signed the CRL (RFC 5280 §5.2.5),
+    /// when it is not the certificate's issuer.
+    pub crl_issuer_cert: Option<Der>,
     /// Notes on the data used (stale, issued after expiry, responder not checked…).
     pub warnings: Vec<Finding>,
     /// Data found for this certificate but not accepted, and why.
@@ -181,6 +192,8 @@ impl RevocationFinding {
             fetched: false,
             data: None,
             responder_cert: None,
+            delta: None,
+            crl_issuer_cert: None,
             warnings: Vec::new(),
             rejected: Vec::new(),
         }
@@ -190,6 +203,7 @@ impl RevocationFinding {
     pub fn summary(&self) -> String {
         let src = match self.source {
             Some(RevocationSource::Ocsp) => "OCSP",
+            Some(RevocationSource::Crl) if self.delta.is_some() => "CRL with delta CRL",
             Some(RevocationSource::Crl) => "CRL",
             None => "",
         };
@@ -327,14 +341,107 @@ pub struct ParsedCrl {
     issuer: Vec<u8>,
     /// `normalized_name_der(issuer)`, computed once.
     issuer_norm: Option<String>,
+    /// The issuer as a DN (RFC 4514), for findings.
+    issuer_dn: String,
     /// `thisUpdate`.
     pub this_update: OffsetDateTime,
     /// `nextUpdate`.
     pub next_update: Option<OffsetDateTime>,
+    /// cRLNumber (RFC 5280 §5.2.3): big-endian magnitude without leading zeros.
+    pub number: Option<Vec<u8>>,
+    /// deltaCRLIndicator's BaseCRLNumber (RFC 5280 §5.2.4): set on delta CRLs only.
+    pub delta_base: Option<Vec<u8>>,
+    /// issuingDistributionPoint (RFC 5280 §5.2.5): the extension value's DER (compared
+    /// between a complete CRL and its delta) and its content.
+    idp: Option<(Vec<u8>, IssuingDistributionPoint)>,
+    /// authorityKeyIdentifier keyIdentifier, to pick the signer among same-named
+    /// certificates.
+    aki: Option<Vec<u8>>,
+    /// freshestCRL URLs (RFC 5280 §5.2.6): where its delta CRLs are published.
+    freshest_urls: Vec<String>,
+    /// Why the CRL cannot be used whatever it is checked for: an unreadable cRLNumber,
+    /// deltaCRLIndicator or issuingDistributionPoint, an unsupported critical extension.
+    unusable: Option<String>,
+}
+
+impl ParsedCrl {
+    /// Whether this is a delta CRL (it carries a deltaCRLIndicator).
+    pub fn is_delta(&self) -> bool {
+        self.delta_base.is_some()
+    }
+
+    fn is_indirect(&self) -> bool {
+        self.idp.as_ref().is_some_and(|(_, i)| i.indirect_crl)
+    }
+
+    fn idp_der(&self) -> Option<&[u8]> {
+        self.idp.as_ref().map(|(d, _)| d.as_slice())
+    }
+
+    fn issued_by_name(&self, name: &[u8], norm: Option<&str>) -> bool {
+        super::chain::names_equal_normed(&self.issuer, self.issuer_norm.as_deref(), name, norm)
+    }
+
+    /// `CRL issued by … at …` or `delta CRL …`, for findings.
+    fn describe(&self) -> String {
+        format!(
+            "{} issued by {} at {}{}",
+            if self.is_delta() { "delta CRL" } else { "CRL" },
+            self.issuer_dn,
+            rfc3339(self.this_update),
+            self.number
+                .as_ref()
+                .map(|n| format!(" (cRLNumber {})", number_text(n)))
+                .unwrap_or_default()
+        )
+    }
+}
+
+/// The magnitude of a non-negative DER INTEGER value (leading zeros stripped), `None`
+/// when negative or empty.
+fn crl_number_of(content: &[u8]) -> Option<Vec<u8>> {
+    let first = *content.first()?;
+    if first & 0x80 != 0 {
+        return None;
+    }
+    let start = content
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(content.len());
+    Some(content[start..].to_vec())
+}
+
+/// Compares two CRL numbers as read by [`crl_number_of`].
+fn cmp_number(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// A CRL number for findings: decimal when it fits in 128 bits, hex otherwise.
+fn number_text(n: &[u8]) -> String {
+    if n.len() <= 16 {
+        let mut v: u128 = 0;
+        for b in n {
+            v = (v << 8) | u128::from(*b);
+        }
+        v.to_string()
+    } else {
+        format!("0x{}", hex::encode(n))
+    }
+}
+
+/// Reads an INTEGER extension value (cRLNumber, BaseCRLNumber).
+fn read_number(v: &[u8]) -> Option<Vec<u8>> {
+    let any = AnyRef::from_der(v).ok()?;
+    if der::Tagged::tag(&any) != der::Tag::Integer {
+        return None;
+    }
+    crl_number_of(any.value())
 }
 
 /// Parses a DER CRL.
 pub fn parse_crl(der: &[u8]) -> Result<ParsedCrl, RevocationError> {
+    use x509_cert::ext::pkix::crl::CrlDistributionPoints;
+    use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
     if der.len() > MAX_CRL_BYTES {
         return Err(RevocationError::TooLarge {
             what: "CRL",
@@ -342,21 +449,81 @@ pub fn parse_crl(der: &[u8]) -> Result<ParsedCrl, RevocationError> {
         });
     }
     let crl = CertificateList::from_der(der).map_err(malformed("CRL"))?;
-    let issuer = crl
-        .tbs_cert_list
-        .issuer
-        .to_der()
-        .map_err(malformed("CRL"))?;
-    let this_update = time_of(crl.tbs_cert_list.this_update);
-    let next_update = crl.tbs_cert_list.next_update.map(time_of);
+    let tbs = &crl.tbs_cert_list;
+    let issuer = tbs.issuer.to_der().map_err(malformed("CRL"))?;
+    let this_update = time_of(tbs.this_update);
+    let next_update = tbs.next_update.map(time_of);
     let issuer_norm = crate::trust::cert::normalized_name_der(&issuer);
+    let issuer_dn = tbs.issuer.to_string();
+    let mut unusable: Option<String> = None;
+    let mut note = |why: String| {
+        unusable.get_or_insert(why);
+    };
+    let mut number = None;
+    let mut delta_base = None;
+    let mut idp = None;
+    let mut aki = None;
+    let mut freshest_urls = Vec::new();
+    for ext in tbs.crl_extensions.iter().flatten() {
+        let id = ext.extn_id.to_string();
+        let v = ext.extn_value.as_bytes();
+        match id.as_str() {
+            OID_CRL_NUMBER => match read_number(v) {
+                Some(n) => number = Some(n),
+                None => note("unreadable cRLNumber".into()),
+            },
+            OID_DELTA_CRL => match read_number(v) {
+                Some(n) => delta_base = Some(n),
+                None => note("unreadable deltaCRLIndicator".into()),
+            },
+            OID_IDP => match IssuingDistributionPoint::from_der(v) {
+                Ok(i) => idp = Some((v.to_vec(), i)),
+                Err(_) => note("unreadable issuingDistributionPoint".into()),
+            },
+            OID_AKI => {
+                aki = x509_cert::ext::pkix::AuthorityKeyIdentifier::from_der(v)
+                    .ok()
+                    .and_then(|a| a.key_identifier)
+                    .map(|k| k.as_bytes().to_vec());
+            }
+            OID_FRESHEST => {
+                if let Ok(dps) = CrlDistributionPoints::from_der(v) {
+                    for dp in dps.0.iter().take(16) {
+                        if let Some(DistributionPointName::FullName(names)) = &dp.distribution_point
+                        {
+                            for n in names.iter().take(16) {
+                                if let GeneralName::UniformResourceIdentifier(u) = n {
+                                    freshest_urls.push(u.to_string());
+                                }
+                            }
+                        }
+                    }
+                } else if ext.critical {
+                    note("unreadable critical freshestCRL".into());
+                }
+            }
+            OID_EXPIRED_ON_CRL => {}
+            _ if ext.critical => note(format!("unsupported critical CRL extension {id}")),
+            _ => {}
+        }
+    }
+    if delta_base.is_some() && number.is_none() {
+        unusable.get_or_insert_with(|| "a delta CRL without cRLNumber (RFC 5280 §5.2.4)".into());
+    }
     Ok(ParsedCrl {
         der: der.to_vec(),
         crl,
         issuer,
         issuer_norm,
+        issuer_dn,
         this_update,
         next_update,
+        number,
+        delta_base,
+        idp,
+        aki,
+        freshest_urls,
+        unusable,
     })
 }
 
@@ -478,6 +645,20 @@ pub struct RevocationContext<'a> {
     pub policy: &'a Policy,
     /// Online fetcher, used only when the embedded data gives no answer.
     pub fetcher: Option<&'a dyn RevocationFetcher>,
+    /// Validates the certificates of indirect CRL issuers; without it indirect CRLs
+    /// signed by anyone but the certificate's issuer are not accepted.
+    pub crl_issuers: Option<&'a dyn CrlIssuerCheck>,
+}
+
+/// Validation of an indirect CRL issuer's certificate (RFC 5280 §6.3.3 (f): a path to a
+/// trust anchor, keyUsage cRLSign, its own revocation status), which needs path
+/// building and trust: `chain` implements it.
+pub trait CrlIssuerCheck {
+    /// `Ok(notes)` when `cert` may sign CRLs at `at` (the CRL's thisUpdate); the notes
+    /// are caveats (e.g. its own revocation status could not be checked). `Err(why)`
+    /// otherwise.
+    fn check_crl_issuer(&self, cert: &CertInfo, at: OffsetDateTime)
+    -> Result<Vec<Finding>, String>;
 }
 
 /// One accepted answer.
@@ -490,6 +671,12 @@ struct Answer {
     signed_by: String,
     data: Der,
     responder_cert: Option<Der>,
+    /// Delta CRL used with the complete CRL `data`.
+    delta: Option<Der>,
+    /// The delta was fetched online.
+    delta_fetched: bool,
+    /// Indirect CRL issuer certificate.
+    crl_issuer_cert: Option<Der>,
     warnings: Vec<Finding>,
 }
 
@@ -648,6 +835,9 @@ fn ocsp_answer(
         signed_by: responder.subject_dn.clone(),
         data: p.der.clone(),
         responder_cert: delegated.then(|| responder.der.clone()),
+        delta: None,
+        delta_fetched: false,
+        crl_issuer_cert: None,
         warnings,
     }))
 }
@@ -692,6 +882,7 @@ fn responder_status(
     ctx: &RevocationContext<'_>,
 ) -> ResponderStatus {
     let mut rejected = Vec::new();
+    let deltas = Deltas::new(&ctx.data.crls, None);
     let collect = |ocsps: &[ParsedOcsp], crls: &[ParsedCrl], rejected: &mut Vec<Finding>| {
         let mut out = Vec::new();
         for p in ocsps {
@@ -702,7 +893,7 @@ fn responder_status(
             }
         }
         for p in crls {
-            match crl_answer(p, responder, issuer, ctx) {
+            match crl_answer(p, responder, issuer, ctx, &deltas) {
                 Some(Ok(a)) => out.push(a),
                 Some(Err(f)) => rejected.push(f),
                 None => {}
@@ -860,87 +1051,58 @@ fn responder_signs(
     })
 }
 
-/// The answer of one CRL for `cert`: `None` when the CRL is not from its issuer or
-/// its scope excludes the certificate.
-fn crl_answer(
-    p: &ParsedCrl,
-    cert: &CertInfo,
-    issuer: &CertInfo,
-    ctx: &RevocationContext<'_>,
-) -> Option<Result<Answer, Finding>> {
-    if !super::chain::names_equal_normed(
-        &p.issuer,
-        p.issuer_norm.as_deref(),
-        &cert.issuer,
-        cert.issuer_norm.as_deref(),
-    ) {
-        return None;
+/// An entry of a CRL for one certificate.
+#[derive(Clone)]
+struct Entry {
+    time: OffsetDateTime,
+    reason: Option<String>,
+}
+
+impl Entry {
+    fn is_remove(&self) -> bool {
+        self.reason.as_deref() == Some("removeFromCRL")
     }
-    let object = format!(
-        "CRL issued by {} at {}",
-        issuer.subject_dn,
-        rfc3339(p.this_update)
-    );
-    let reject = |reason: String| {
-        Some(Err(Finding::new(
-            "XCV: revocation data",
-            object.clone(),
-            reason,
-        )))
-    };
-    let tbs = &p.crl.tbs_cert_list;
-    let mut warnings = Vec::new();
-    for ext in tbs.crl_extensions.iter().flatten() {
-        let id = ext.extn_id.to_string();
-        match id.as_str() {
-            OID_DELTA_CRL => return reject("delta CRLs are not supported".into()),
-            OID_IDP => {
-                let Ok(idp) = x509_cert::ext::pkix::crl::dp::IssuingDistributionPoint::from_der(
-                    ext.extn_value.as_bytes(),
-                ) else {
-                    return reject("unreadable issuingDistributionPoint".into());
-                };
-                if idp.indirect_crl {
-                    return reject("indirect CRLs are not supported".into());
-                }
-                if idp.only_contains_attribute_certs
-                    || (idp.only_contains_user_certs && cert.is_ca())
-                    || (idp.only_contains_ca_certs && !cert.is_ca())
-                {
-                    return None;
-                }
-                if idp.only_some_reasons.is_some() {
-                    return reject("CRLs limited to some reasons are not supported".into());
+}
+
+const OID_CERT_ISSUER_OID: der::oid::ObjectIdentifier =
+    der::oid::ObjectIdentifier::new_unwrap("2.5.29.29");
+
+/// Whether a certificateIssuer entry extension value names `cert`'s issuer.
+fn names_issuer_of(value: &[u8], cert: &CertInfo) -> Result<bool, String> {
+    use x509_cert::ext::pkix::name::{GeneralName, GeneralNames};
+    let names =
+        GeneralNames::from_der(value).map_err(|e| format!("unreadable certificateIssuer: {e}"))?;
+    Ok(names.iter().take(16).any(|g| match g {
+        GeneralName::DirectoryName(n) => n.to_der().is_ok_and(|d| {
+            let norm = crate::trust::cert::normalized_name_der(&d);
+            super::chain::names_equal_normed(
+                &d,
+                norm.as_deref(),
+                &cert.issuer,
+                cert.issuer_norm.as_deref(),
+            )
+        }),
+        _ => false,
+    }))
+}
+
+/// The entry for `cert` in `crl`. In an indirect CRL each entry belongs to the issuer
+/// named by its certificateIssuer extension or, without one, by the previous entry's
+/// (the CRL issuer for the first entries) (RFC 5280 §5.3.3); only entries of `cert`'s
+/// issuer count. `Err`: the entry cannot be used (an unsupported critical entry
+/// extension, certificateIssuer in a CRL that is not indirect).
+fn find_entry(crl: &ParsedCrl, cert: &CertInfo) -> Result<Option<Entry>, String> {
+    let indirect = crl.is_indirect();
+    let mut ours = crl.issued_by_name(&cert.issuer, cert.issuer_norm.as_deref());
+    for entry in crl.crl.tbs_cert_list.revoked_certificates.iter().flatten() {
+        if indirect {
+            for ext in entry.crl_entry_extensions.iter().flatten() {
+                if ext.extn_id == OID_CERT_ISSUER_OID {
+                    ours = names_issuer_of(ext.extn_value.as_bytes(), cert)?;
                 }
             }
-            OID_CRL_NUMBER | OID_AKI | OID_FRESHEST | OID_EXPIRED_ON_CRL => {}
-            _ if ext.critical => {
-                return reject(format!("unsupported critical CRL extension {id}"));
-            }
-            _ => {}
         }
-    }
-    let algs = match verify_signed_object(&p.der, &issuer.spki) {
-        Ok(a) => a,
-        Err(e) => {
-            return reject(format!(
-                "the CRL signature does not verify with {}: {e}",
-                issuer.label
-            ));
-        }
-    };
-    if let Some(ku) = &issuer.key_usage
-        && !ku.crl_sign
-    {
-        return reject(format!("{} has no cRLSign key usage", issuer.label));
-    }
-    if let Err(mut f) = ctx.policy.check_algorithms(&algs, ctx.at) {
-        f.object = object.clone();
-        return Some(Err(f));
-    }
-    let mut status = RevocationStatus::Good;
-    for entry in tbs.revoked_certificates.iter().flatten() {
-        if entry.serial_number.as_bytes() != cert.serial.as_slice() {
+        if !ours || entry.serial_number.as_bytes() != cert.serial.as_slice() {
             continue;
         }
         let mut reason = None;
@@ -953,41 +1115,562 @@ fn crl_answer(
                         .map(reason_name);
                 }
                 OID_INVALIDITY => {}
+                OID_CERT_ISSUER if indirect => {}
                 OID_CERT_ISSUER => {
-                    return reject("CRL entry with certificateIssuer (indirect CRL)".into());
+                    return Err("a CRL entry with certificateIssuer in a CRL whose issuingDistributionPoint does not assert indirectCRL".into());
                 }
                 _ if ext.critical => {
-                    return reject(format!("unsupported critical CRL entry extension {id}"));
+                    return Err(format!("unsupported critical CRL entry extension {id}"));
                 }
                 _ => {}
             }
         }
-        if reason.as_deref() == Some("removeFromCRL") {
-            status = RevocationStatus::Good;
-            warnings.push(Finding::new(
-                "XCV: revocation data",
-                object.clone(),
-                "entry removeFromCRL: the certificate was released from hold",
-            ));
-        } else {
-            status = RevocationStatus::Revoked {
-                time: time_of(entry.revocation_date),
-                reason,
-            };
-        }
-        break;
+        return Ok(Some(Entry {
+            time: time_of(entry.revocation_date),
+            reason,
+        }));
     }
+    Ok(None)
+}
+
+/// Whether an indirect CRL has entries attributed (by certificateIssuer) to `cert`'s
+/// issuer.
+fn lists_issuer(crl: &ParsedCrl, cert: &CertInfo) -> bool {
+    crl.crl
+        .tbs_cert_list
+        .revoked_certificates
+        .iter()
+        .flatten()
+        .flat_map(|e| e.crl_entry_extensions.iter().flatten())
+        .any(|ext| {
+            ext.extn_id == OID_CERT_ISSUER_OID
+                && names_issuer_of(ext.extn_value.as_bytes(), cert).unwrap_or(false)
+        })
+}
+
+fn names_text(names: &[DpName]) -> String {
+    names
+        .iter()
+        .map(|n| match n {
+            DpName::Uri(u) => u.clone(),
+            DpName::Directory(d, _) => x509_cert::name::Name::from_der(d)
+                .map(|n| n.to_string())
+                .unwrap_or_else(|_| "a directory name".into()),
+            DpName::Other(_) => "a general name".into(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// RFC 5280 §6.3.3 (b)(2)(i): when the CRL's issuingDistributionPoint names a
+/// distribution point, one of its names must be a name of a distribution point of the
+/// certificate through which this CRL issuer is reached (or of that point's cRLIssuer
+/// when the point has no name). `Some(why)` when none matches. A certificate without
+/// such a distribution point is not held to it.
+fn idp_mismatch(
+    p: &ParsedCrl,
+    idp: &IssuingDistributionPoint,
+    cert: &CertInfo,
+    direct: bool,
+) -> Option<String> {
+    let idp_names = DpName::of_dp_name(idp.distribution_point.as_ref()?, &p.issuer);
+    if idp_names.is_empty() {
+        return None;
+    }
+    let mut relevant = cert.crl_dps.iter().filter(|dp| {
+        (direct && dp.crl_issuers.is_empty())
+            || dp.names_crl_issuer(&p.issuer, p.issuer_norm.as_deref())
+    });
+    let mut any = false;
+    let hit = relevant.any(|dp| {
+        any = true;
+        let theirs = if dp.names.is_empty() {
+            &dp.crl_issuers
+        } else {
+            &dp.names
+        };
+        theirs
+            .iter()
+            .any(|n| idp_names.iter().any(|m| m.same_as(n)))
+    });
+    if hit || !any {
+        return None;
+    }
+    Some(format!(
+        "the CRL's issuingDistributionPoint ({}) matches none of the certificate's CRL distribution points: it covers other certificates (RFC 5280 §6.3.3 (b)(2)(i))",
+        names_text(&idp_names)
+    ))
+}
+
+/// The certificate of an indirect CRL's issuer: a certificate of the pool with the
+/// CRL's issuer name whose key verifies the CRL, with keyUsage cRLSign (if present),
+/// and validated by `ctx.crl_issuers` at the CRL's thisUpdate.
+fn indirect_signer(
+    p: &ParsedCrl,
+    ctx: &RevocationContext<'_>,
+) -> Result<(Arc<CertInfo>, super::evidence::Algorithms, Vec<Finding>), String> {
+    let mut named = false;
+    let mut problem = String::new();
+    for d in ctx.pool.iter().take(MAX_OBJECTS) {
+        let Ok(c) = CertInfo::parse(d) else { continue };
+        if !c.subject_is(&p.issuer, p.issuer_norm.as_deref()) {
+            continue;
+        }
+        if let (Some(a), Some(s)) = (&p.aki, &c.ski)
+            && a != s
+        {
+            continue;
+        }
+        named = true;
+        let algs = match verify_signed_object(&p.der, &c.spki) {
+            Ok(a) => a,
+            Err(e) => {
+                problem = format!("the CRL signature does not verify with {}: {e}", c.label);
+                continue;
+            }
+        };
+        if let Some(ku) = &c.key_usage
+            && !ku.crl_sign
+        {
+            problem = format!(
+                "the indirect CRL issuer {} has no cRLSign key usage",
+                c.label
+            );
+            continue;
+        }
+        let Some(check) = ctx.crl_issuers else {
+            return Err(format!(
+                "the indirect CRL issuer {} cannot be validated here, so its CRL is not used",
+                c.label
+            ));
+        };
+        match check.check_crl_issuer(&c, p.this_update) {
+            Ok(notes) => return Ok((c, algs, notes)),
+            Err(why) => problem = why,
+        }
+    }
+    if named {
+        Err(problem)
+    } else {
+        Err(format!(
+            "the certificate of the indirect CRL issuer {} was not found among the available certificates",
+            p.issuer_dn
+        ))
+    }
+}
+
+/// A delta CRL chosen to complete a complete CRL, with what was read from it.
+struct ChosenDelta {
+    der: Der,
+    this_update: OffsetDateTime,
+    next_update: Option<OffsetDateTime>,
+    entry: Result<Option<Entry>, String>,
+    fetched: bool,
+    label: String,
+}
+
+/// The delta CRLs available to complete CRLs for one certificate: the embedded ones
+/// and, once `online` is set, those fetched through the fetcher from freshestCRL
+/// pointers (at most [`MAX_URLS`] URLs per certificate, through the same fetcher, limits
+/// and cache as every CRL). Records which deltas were used or rejected, so the others
+/// can be reported as ignored.
+struct Deltas<'a> {
+    embedded: &'a [ParsedCrl],
+    fetcher: Option<&'a dyn RevocationFetcher>,
+    online: std::cell::Cell<bool>,
+    fetched: std::cell::RefCell<Vec<Arc<ParsedCrl>>>,
+    tried: std::cell::RefCell<Vec<String>>,
+    /// Indices (embedded first, then fetched) of deltas paired with a complete CRL.
+    used: std::cell::RefCell<Vec<usize>>,
+    /// Indices of deltas rejected with a finding in `findings`.
+    reported: std::cell::RefCell<Vec<usize>>,
+    findings: std::cell::RefCell<Vec<Finding>>,
+    /// Failed delta CRL downloads.
+    fetch_notes: std::cell::RefCell<Vec<Finding>>,
+}
+
+impl<'a> Deltas<'a> {
+    fn new(embedded: &'a [ParsedCrl], fetcher: Option<&'a dyn RevocationFetcher>) -> Self {
+        Deltas {
+            embedded,
+            fetcher,
+            online: std::cell::Cell::new(false),
+            fetched: Default::default(),
+            tried: Default::default(),
+            used: Default::default(),
+            reported: Default::default(),
+            findings: Default::default(),
+            fetch_notes: Default::default(),
+        }
+    }
+
+    fn note(&self, f: Finding) {
+        let mut all = self.findings.borrow_mut();
+        if !all.contains(&f) {
+            all.push(f);
+        }
+    }
+
+    /// Calls `f` with each delta CRL and its index.
+    fn each(&self, mut f: impl FnMut(usize, &ParsedCrl, bool)) {
+        let n = self.embedded.len();
+        for (i, d) in self
+            .embedded
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.is_delta())
+        {
+            f(i, d, false);
+        }
+        for (j, d) in self.fetched.borrow().iter().enumerate() {
+            f(n + j, d, true);
+        }
+    }
+
+    /// Calls `f` with the delta CRL of index `i`.
+    fn with<T>(&self, i: usize, f: impl FnOnce(&ParsedCrl, bool) -> T) -> Option<T> {
+        match self.embedded.get(i) {
+            Some(d) => Some(f(d, false)),
+            None => self
+                .fetched
+                .borrow()
+                .get(i - self.embedded.len())
+                .map(|d| f(d, true)),
+        }
+    }
+
+    /// The newest delta completing `base` (RFC 5280 §5.2.4, §6.3.3 (c), (h)): issued
+    /// under the same name and with the same issuingDistributionPoint, BaseCRLNumber ≤
+    /// the base's cRLNumber < its own cRLNumber, signed with the base's key (`signer`),
+    /// usable extensions and algorithms. Candidates that fail are recorded as rejected;
+    /// older candidates than the one chosen count as used (superseded, not ignored).
+    fn best_for(
+        &self,
+        base: &ParsedCrl,
+        signer: &CertInfo,
+        cert: &CertInfo,
+        ctx: &RevocationContext<'_>,
+    ) -> Option<ChosenDelta> {
+        let base_number = base.number.as_deref()?;
+        let mut candidates: Vec<(usize, Vec<u8>)> = Vec::new();
+        self.each(|i, d, _| {
+            let (Some(delta_base), Some(number)) = (d.delta_base.as_deref(), d.number.as_deref())
+            else {
+                return;
+            };
+            if d.issued_by_name(&base.issuer, base.issuer_norm.as_deref())
+                && d.idp_der() == base.idp_der()
+                && !cmp_number(delta_base, base_number).is_gt()
+                && cmp_number(number, base_number).is_gt()
+            {
+                candidates.push((i, number.to_vec()));
+            }
+        });
+        candidates.sort_by(|a, b| cmp_number(&b.1, &a.1));
+        for (k, (i, _)) in candidates.iter().enumerate() {
+            let chosen = self.with(*i, |d, fetched| {
+                let why = if let Some(why) = &d.unusable {
+                    why.clone()
+                } else {
+                    match verify_signed_object(&d.der, &signer.spki) {
+                        Err(e) => format!(
+                            "its signature does not verify with {}, the signer of the complete CRL: {e}",
+                            signer.label
+                        ),
+                        Ok(algs) => match ctx.policy.check_algorithms(&algs, ctx.at) {
+                            Err(f) => f.reason,
+                            Ok(_) => {
+                                return Some(ChosenDelta {
+                                    der: d.der.clone(),
+                                    this_update: d.this_update,
+                                    next_update: d.next_update,
+                                    entry: find_entry(d, cert),
+                                    fetched,
+                                    label: d.describe(),
+                                });
+                            }
+                        },
+                    }
+                };
+                self.note(Finding::new(
+                    "XCV: revocation data",
+                    d.describe(),
+                    format!("delta CRL not used: {why}"),
+                ));
+                None
+            });
+            match chosen.flatten() {
+                Some(c) => {
+                    self.used
+                        .borrow_mut()
+                        .extend(candidates[k..].iter().map(|(j, _)| *j));
+                    return Some(c);
+                }
+                None => self.reported.borrow_mut().push(*i),
+            }
+        }
+        None
+    }
+
+    /// Fetches the delta CRLs at `urls` (http/https, not tried before for this
+    /// certificate, within [`MAX_URLS`]). Returns whether one was added.
+    fn fetch(&self, urls: &[String], what: &str) -> bool {
+        let Some(fetcher) = self.fetcher.filter(|_| self.online.get()) else {
+            return false;
+        };
+        let mut added = false;
+        for url in urls.iter().filter(|u| is_http(u)) {
+            {
+                let mut tried = self.tried.borrow_mut();
+                if tried.len() >= MAX_URLS || tried.contains(url) {
+                    continue;
+                }
+                tried.push(url.clone());
+            }
+            match fetcher
+                .fetch_crl(url)
+                .map_err(|e| e.to_string())
+                .and_then(|b| parse_crl(&b).map_err(|e| e.to_string()))
+            {
+                Ok(d) if d.is_delta() => {
+                    self.fetched.borrow_mut().push(Arc::new(d));
+                    added = true;
+                }
+                Ok(_) => self.note(Finding::new(
+                    "XCV: revocation data",
+                    what.to_string(),
+                    format!("the freshestCRL {url} is not a delta CRL; ignored"),
+                )),
+                Err(e) => self.fetch_notes.borrow_mut().push(Finding::new(
+                    "XCV: revocation data",
+                    what.to_string(),
+                    format!("downloading the delta CRL {url} failed: {e}"),
+                )),
+            }
+        }
+        added
+    }
+}
+
+/// The answer of one complete CRL (with its newest delta CRL, if one is available)
+/// for `cert` issued by `issuer`: `None` when the CRL is not about the certificate (another
+/// issuer, or a scope that excludes it). The CRL is the certificate issuer's own (direct),
+/// or an indirect CRL (RFC 5280 §5.2.5) whose issuer the certificate's
+/// cRLDistributionPoints name as cRLIssuer; the certificate of an indirect CRL issuer is
+/// validated through `ctx.crl_issuers`.
+fn crl_answer(
+    p: &ParsedCrl,
+    cert: &CertInfo,
+    issuer: &CertInfo,
+    ctx: &RevocationContext<'_>,
+    deltas: &Deltas<'_>,
+) -> Option<Result<Answer, Finding>> {
+    if p.is_delta() {
+        return None;
+    }
+    let direct = p.issued_by_name(&cert.issuer, cert.issuer_norm.as_deref());
+    let object = p.describe();
+    let reject = |reason: String| {
+        Some(Err(Finding::new(
+            "XCV: revocation data",
+            object.clone(),
+            reason,
+        )))
+    };
+    if !direct {
+        let named = cert
+            .crl_dps
+            .iter()
+            .any(|dp| dp.names_crl_issuer(&p.issuer, p.issuer_norm.as_deref()));
+        if !named {
+            if p.is_indirect() && lists_issuer(p, cert) {
+                return reject(format!(
+                    "an indirect CRL with entries for certificates of {}, but the certificate's cRLDistributionPoints do not name {} as cRLIssuer: it is not authoritative for this certificate (RFC 5280 §6.3.3 (b)(1))",
+                    cert.issuer_dn, p.issuer_dn
+                ));
+            }
+            return None;
+        }
+        if !p.is_indirect() {
+            return reject(format!(
+                "the certificate names {} as cRLIssuer, but the CRL's issuingDistributionPoint does not assert indirectCRL (RFC 5280 §5.2.5, §6.3.3 (b)(1))",
+                p.issuer_dn
+            ));
+        }
+    }
+    if let Some(why) = &p.unusable {
+        return reject(why.clone());
+    }
+    if let Some((_, idp)) = &p.idp {
+        if idp.only_contains_attribute_certs
+            || (idp.only_contains_user_certs && cert.is_ca())
+            || (idp.only_contains_ca_certs && !cert.is_ca())
+        {
+            return None;
+        }
+        if idp.only_some_reasons.is_some() {
+            return reject("CRLs limited to some reasons are not supported".into());
+        }
+        if let Some(why) = idp_mismatch(p, idp, cert, direct) {
+            return reject(why);
+        }
+    }
+    let mut warnings = Vec::new();
+    let indirect_signer_cert;
+    let (signer, algs): (&CertInfo, _) = if direct {
+        let algs = match verify_signed_object(&p.der, &issuer.spki) {
+            Ok(a) => a,
+            Err(e) => {
+                return reject(format!(
+                    "the CRL signature does not verify with {}: {e}",
+                    issuer.label
+                ));
+            }
+        };
+        if let Some(ku) = &issuer.key_usage
+            && !ku.crl_sign
+        {
+            return reject(format!("{} has no cRLSign key usage", issuer.label));
+        }
+        (issuer, algs)
+    } else {
+        match indirect_signer(p, ctx) {
+            Ok((c, algs, notes)) => {
+                warnings.extend(notes);
+                indirect_signer_cert = c;
+                (&*indirect_signer_cert, algs)
+            }
+            Err(why) => return reject(why),
+        }
+    };
+    if let Err(mut f) = ctx.policy.check_algorithms(&algs, ctx.at) {
+        f.object = object.clone();
+        return Some(Err(f));
+    }
+    let base_entry = match find_entry(p, cert) {
+        Ok(e) => e,
+        Err(why) => return reject(why),
+    };
+
+    // A delta CRL completing this one: embedded, else (online) from freshestCRL.
+    let mut delta = deltas.best_for(p, signer, cert, ctx);
+    let mut want: Vec<String> = p.freshest_urls.clone();
+    if direct {
+        want.extend(cert.freshest_urls.iter().cloned());
+    }
+    if delta.is_none()
+        && !want.is_empty()
+        && !matches!(&base_entry, Some(e) if !e.is_remove() && e.reason.as_deref() != Some("certificateHold"))
+        && deltas.fetch(&want, &cert.label)
+    {
+        delta = deltas.best_for(p, signer, cert, ctx);
+    }
+    let mut entry = base_entry.clone();
+    let mut from_delta = false;
+    if let Some(d) = &delta {
+        match &d.entry {
+            Ok(Some(e)) => {
+                entry = Some(e.clone());
+                from_delta = true;
+            }
+            Ok(None) => {}
+            Err(why) => return reject(format!("{}: {why}", d.label)),
+        }
+    } else if !want.is_empty() {
+        warnings.push(Finding::new(
+            "XCV: revocation data",
+            object.clone(),
+            "the CRL announces delta CRLs (freshestCRL) but no matching delta CRL was available: the status is that of the complete CRL alone",
+        ));
+    }
+    let status = match &entry {
+        None => RevocationStatus::Good,
+        Some(e) if e.is_remove() => {
+            let note = if from_delta {
+                match &base_entry {
+                    Some(b) if b.reason.as_deref() != Some("certificateHold") => format!(
+                        "the delta CRL lists the certificate with reason removeFromCRL although the complete CRL lists it as revoked ({}); the delta CRL prevails",
+                        b.reason.as_deref().unwrap_or("unspecified")
+                    ),
+                    _ => "the delta CRL lists the certificate with reason removeFromCRL: released from the hold of the complete CRL".to_string(),
+                }
+            } else {
+                "entry removeFromCRL: the certificate was released from hold".to_string()
+            };
+            warnings.push(Finding::new("XCV: revocation data", object.clone(), note));
+            RevocationStatus::Good
+        }
+        Some(e) => RevocationStatus::Revoked {
+            time: e.time,
+            reason: e.reason.clone(),
+        },
+    };
+    let (this_update, next_update) = delta.as_ref().map_or((p.this_update, p.next_update), |d| {
+        (d.this_update, d.next_update)
+    });
     Some(Ok(Answer {
         source: RevocationSource::Crl,
         status,
-        this_update: p.this_update,
-        next_update: p.next_update,
+        this_update,
+        next_update,
         produced_at: None,
-        signed_by: issuer.subject_dn.clone(),
+        signed_by: signer.subject_dn.clone(),
         data: p.der.clone(),
         responder_cert: None,
+        delta_fetched: delta.as_ref().is_some_and(|d| d.fetched),
+        delta: delta.map(|d| d.der),
+        crl_issuer_cert: (!direct).then(|| signer.der.clone()),
         warnings,
     }))
+}
+
+/// Why the delta CRL `d` completed none of the complete CRLs `bases` for this
+/// certificate.
+fn unpaired_reason(d: &ParsedCrl, bases: &[&ParsedCrl]) -> String {
+    let base_no = d.delta_base.as_deref().map(number_text).unwrap_or_default();
+    let same_issuer: Vec<&&ParsedCrl> = bases
+        .iter()
+        .filter(|b| b.issued_by_name(&d.issuer, d.issuer_norm.as_deref()))
+        .collect();
+    if same_issuer.is_empty() {
+        return format!(
+            "no complete CRL of {} is available to apply it to (it needs one with cRLNumber ≥ its BaseCRLNumber {base_no})",
+            d.issuer_dn
+        );
+    }
+    let same_scope: Vec<&&&ParsedCrl> = same_issuer
+        .iter()
+        .filter(|b| b.idp_der() == d.idp_der())
+        .collect();
+    if same_scope.is_empty() {
+        return format!(
+            "no complete CRL of {} with the same issuingDistributionPoint scope is available",
+            d.issuer_dn
+        );
+    }
+    let newest = same_scope
+        .iter()
+        .filter_map(|b| b.number.as_deref())
+        .max_by(|a, b| cmp_number(a, b));
+    let (Some(newest), Some(delta_base), Some(number)) =
+        (newest, d.delta_base.as_deref(), d.number.as_deref())
+    else {
+        return "the complete CRLs of its issuer carry no cRLNumber".into();
+    };
+    if cmp_number(newest, delta_base).is_lt() {
+        return format!(
+            "the newest complete CRL of its issuer and scope has cRLNumber {}, older than the delta's BaseCRLNumber {base_no}",
+            number_text(newest)
+        );
+    }
+    if !cmp_number(number, newest).is_gt() {
+        return format!(
+            "it is not newer than the complete CRL (its cRLNumber {} ≤ {})",
+            number_text(number),
+            number_text(newest)
+        );
+    }
+    "the complete CRL it applies to was not accepted (see the other findings)".into()
 }
 
 /// Collects the accepted answers of `ocsps` and `crls` for `cert`.
@@ -997,13 +1680,14 @@ fn answers(
     cert: &CertInfo,
     issuer: &CertInfo,
     ctx: &RevocationContext<'_>,
+    deltas: &Deltas<'_>,
     rejected: &mut Vec<Finding>,
 ) -> Vec<Answer> {
     let mut out = Vec::new();
     let mut push = |r: Result<Answer, Finding>, out: &mut Vec<Answer>| match r {
         Ok(a) => {
             if a.this_update < cert.not_before {
-                rejected.push(Finding::new(
+                let f = Finding::new(
                     "XCV: revocation data",
                     format!("{:?} signed by {}", a.source, a.signed_by),
                     format!(
@@ -1011,12 +1695,19 @@ fn answers(
                         rfc3339(a.this_update),
                         rfc3339(cert.not_before)
                     ),
-                ));
+                );
+                if !rejected.contains(&f) {
+                    rejected.push(f);
+                }
             } else {
                 out.push(a);
             }
         }
-        Err(f) => rejected.push(f),
+        Err(f) => {
+            if !rejected.contains(&f) {
+                rejected.push(f);
+            }
+        }
     };
     for p in ocsps {
         if let Some(r) = ocsp_answer(p, cert, issuer, ctx.pool, ctx, false) {
@@ -1024,7 +1715,7 @@ fn answers(
         }
     }
     for p in crls {
-        if let Some(r) = crl_answer(p, cert, issuer, ctx) {
+        if let Some(r) = crl_answer(p, cert, issuer, ctx, deltas) {
             push(r, &mut out);
         }
     }
@@ -1079,12 +1770,15 @@ pub fn check_revocation(
 ) -> RevocationFinding {
     let mut rejected = Vec::new();
     let mut notes = Vec::new();
+    let deltas = Deltas::new(&ctx.data.crls, ctx.fetcher);
+    let mut online_crls: Vec<ParsedCrl> = Vec::new();
     let embedded = answers(
         &ctx.data.ocsps,
         &ctx.data.crls,
         cert,
         issuer,
         ctx,
+        &deltas,
         &mut rejected,
     );
     let mut best = decide(embedded);
@@ -1099,6 +1793,7 @@ pub fn check_revocation(
         Some(a) => a.status == RevocationStatus::Unknown || stale(a),
     };
     if need_online && let Some(fetcher) = ctx.fetcher {
+        deltas.online.set(true);
         let mut online = Vec::new();
         let mut got_decisive = false;
         for url in cert.ocsp_urls.iter().filter(|u| is_http(u)).take(MAX_URLS) {
@@ -1125,6 +1820,7 @@ pub fn check_revocation(
                         cert,
                         issuer,
                         ctx,
+                        &deltas,
                         &mut rejected,
                     );
                     got_decisive |= got.iter().any(|a| a.status != RevocationStatus::Unknown);
@@ -1140,6 +1836,31 @@ pub fn check_revocation(
                 break;
             }
         }
+        // Embedded complete CRLs announcing delta CRLs (freshestCRL): completed by the
+        // deltas fetched from there (answers without a fetched delta were had above).
+        if !got_decisive
+            && (!cert.freshest_urls.is_empty()
+                || ctx
+                    .data
+                    .crls
+                    .iter()
+                    .any(|c| !c.is_delta() && !c.freshest_urls.is_empty()))
+        {
+            let got: Vec<Answer> = answers(
+                &[],
+                &ctx.data.crls,
+                cert,
+                issuer,
+                ctx,
+                &deltas,
+                &mut rejected,
+            )
+            .into_iter()
+            .filter(|a| a.delta_fetched)
+            .collect();
+            got_decisive |= got.iter().any(|a| a.status != RevocationStatus::Unknown);
+            online.extend(got);
+        }
         if !got_decisive {
             for url in cert.crl_urls.iter().filter(|u| is_http(u)).take(MAX_URLS) {
                 match fetcher
@@ -1154,10 +1875,12 @@ pub fn check_revocation(
                             cert,
                             issuer,
                             ctx,
+                            &deltas,
                             &mut rejected,
                         );
                         got_decisive |= got.iter().any(|a| a.status != RevocationStatus::Unknown);
                         online.extend(got);
+                        online_crls.push(p);
                     }
                     Err(e) => notes.push(Finding::new(
                         "XCV: revocation data",
@@ -1181,6 +1904,41 @@ pub fn check_revocation(
             }
         }
     }
+    // Delta CRLs about this certificate's issuer that completed no complete CRL.
+    {
+        let bases: Vec<&ParsedCrl> = ctx
+            .data
+            .crls
+            .iter()
+            .filter(|c| !c.is_delta())
+            .chain(online_crls.iter())
+            .collect();
+        let used = deltas.used.borrow();
+        let reported = deltas.reported.borrow();
+        deltas.each(|i, d, _| {
+            if used.contains(&i) || reported.contains(&i) {
+                return;
+            }
+            let relevant = d.issued_by_name(&cert.issuer, cert.issuer_norm.as_deref())
+                || cert
+                    .crl_dps
+                    .iter()
+                    .any(|dp| dp.names_crl_issuer(&d.issuer, d.issuer_norm.as_deref()));
+            if relevant {
+                rejected.push(Finding::new(
+                    "XCV: revocation data",
+                    d.describe(),
+                    format!("delta CRL ignored: {}", unpaired_reason(d, &bases)),
+                ));
+            }
+        });
+    }
+    for f in deltas.findings.take() {
+        if !rejected.contains(&f) {
+            rejected.push(f);
+        }
+    }
+    notes.extend(deltas.fetch_notes.take());
     let Some(mut a) = best else {
         let mut f = RevocationFinding::new(cert.label.clone(), RevocationStatus::Unavailable);
         f.rejected = rejected;
@@ -1235,6 +1993,8 @@ pub fn check_revocation(
         fetched,
         data: Some(a.data),
         responder_cert: a.responder_cert,
+        delta: a.delta,
+        crl_issuer_cert: a.crl_issuer_cert,
         warnings,
         rejected,
     }
@@ -1439,15 +2199,15 @@ impl RevocationFetcher for HttpFetcher {
 }
 
 /// Whether the given revocation data speaks about `cert`: an OCSP response with a
-/// single response for its serial number, or a CRL issued under its issuer's name. Used
-/// for the level (B-LT needs the validation data of the signing certificate in the
-/// signature or its container), not for trust: the data is verified by
-/// [`check_revocation`].
+/// single response for its serial number, or a CRL issued under its issuer's name or
+/// under a cRLIssuer name of its cRLDistributionPoints (an indirect CRL). Used for the
+/// level (B-LT needs the validation data of the signing certificate in the signature or
+/// its container), not for trust: the data is verified by [`check_revocation`].
 pub fn data_covers(cert: &[u8], crls: &[Der], ocsps: &[Der]) -> bool {
-    let Ok(view) = crate::trust::cert::CertView::parse(cert) else {
+    let Ok(info) = CertInfo::parse(cert) else {
         return false;
     };
-    let serial = super::cms::tlv::strip_zeros(view.serial);
+    let serial = super::cms::tlv::strip_zeros(&info.serial);
     let ocsp_hit =
         ocsps.iter().take(MAX_OBJECTS).any(|o| {
             parse_ocsp(o).is_ok_and(|p| {
@@ -1459,10 +2219,12 @@ pub fn data_covers(cert: &[u8], crls: &[Der], ocsps: &[Der]) -> bool {
     ocsp_hit
         || crls.iter().take(MAX_OBJECTS).any(|c| {
             parse_crl(c).is_ok_and(|p| {
-                p.issuer == view.issuer
-                    || crate::trust::cert::normalized_name_der(&p.issuer).is_some_and(|a| {
-                        crate::trust::cert::normalized_name_der(view.issuer) == Some(a)
-                    })
+                !p.is_delta()
+                    && (p.issued_by_name(&info.issuer, info.issuer_norm.as_deref())
+                        || info
+                            .crl_dps
+                            .iter()
+                            .any(|dp| dp.names_crl_issuer(&p.issuer, p.issuer_norm.as_deref())))
             })
         })
 }
@@ -1957,6 +2719,1022 @@ mod tests {
             r.warnings
                 .iter()
                 .any(|w| w.reason.contains("downloading the CRL")),
+            "{:?}",
+            r.warnings
+        );
+    }
+
+    // -----------------------------------------------------------------------------
+    // Delta CRLs (RFC 5280 §5.2.4, §5.2.6, §6.3.3) and indirect CRLs (§5.2.5, §5.3.3),
+    // each outcome cross-checked with `openssl verify` (-use_deltas, -extended_crl) and
+    // pyhanko-certvalidator on the same files.
+
+    use x509_cert::ext::pkix::CrlReason;
+
+    const DELTA_URL: &str = "http://127.0.0.1:9/issuing-delta.crl";
+
+    /// Validates `pki.signer` (or `cert`) at `at` with `crls` plus an empty root CRL (for
+    /// the intermediate and the CRL authority), the intermediate and the CRL authority
+    /// in the pool.
+    fn check_crls(
+        pki: &Pki,
+        crls: &[Der],
+        at: OffsetDateTime,
+        policy: &Policy,
+        fetcher: Option<&dyn RevocationFetcher>,
+    ) -> CertCheck {
+        let mut all = vec![crl(&pki.root, at - time::Duration::hours(3), &[])];
+        all.extend_from_slice(crls);
+        let anchors = [pki.root.der.clone()];
+        let trust = TrustSources {
+            explicit: &anchors,
+            registry: None,
+        };
+        check_certificate(&CertCheckInput {
+            cert: &pki.signer.der,
+            pool: &[pki.interm.der.clone(), pki.crl_authority.der.clone()],
+            crls: &all,
+            ocsps: &[],
+            trust: &trust,
+            at,
+            usage: Usage::Signature,
+            policy,
+            fetcher,
+        })
+    }
+
+    fn pem_crl(dir: &std::path::Path, name: &str, der: &[u8]) -> String {
+        std::fs::write(dir.join(format!("{name}.der")), der).unwrap();
+        let file = format!("{name}.pem");
+        openssl(
+            dir,
+            &[
+                "crl",
+                "-inform",
+                "DER",
+                "-in",
+                &format!("{name}.der"),
+                "-out",
+                &file,
+            ],
+        );
+        file
+    }
+
+    /// `openssl crl -text` of a DER CRL.
+    fn openssl_crl_text(der: &[u8]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("c.der"), der).unwrap();
+        let out = std::process::Command::new("openssl")
+            .args(["crl", "-inform", "DER", "-in", "c.der", "-noout", "-text"])
+            .current_dir(dir.path())
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// `openssl verify -crl_check` of the signer with `crls` (the root CRL is not needed:
+    /// only the leaf is checked); `flags`: `-use_deltas`, `-extended_crl` (OpenSSL 3.0
+    /// only keeps delta CRLs out of the complete-CRL candidates with `-extended_crl`).
+    /// Returns `OK` or openssl's error line.
+    fn openssl_verify(pki: &Pki, crls: &[&[u8]], flags: &[&str]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        pki.root.write(d, "root");
+        pki.signer.write(d, "signer");
+        std::fs::write(
+            d.join("untrusted.pem"),
+            format!("{}{}", pki.interm.pem, pki.crl_authority.pem),
+        )
+        .unwrap();
+        let mut args: Vec<String> = [
+            "verify",
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "untrusted.pem",
+            "-crl_check",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(flags.iter().map(|s| s.to_string()));
+        for (i, c) in crls.iter().enumerate() {
+            args.push("-CRLfile".into());
+            args.push(pem_crl(d, &format!("crl{i}"), c));
+        }
+        args.push("signer.pem".into());
+        let out = std::process::Command::new("openssl")
+            .args(&args)
+            .current_dir(d)
+            .output()
+            .expect("openssl runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if out.status.success() && text.contains("signer.pem: OK") {
+            "OK".into()
+        } else {
+            text.lines()
+                .find(|l| l.contains("error"))
+                .unwrap_or(&text)
+                .to_string()
+        }
+    }
+
+    fn venv_python() -> Option<std::path::PathBuf> {
+        let venv =
+            std::env::var("SIGNGATE_VENV").unwrap_or_else(|_| "/var/tmp/signgate-venv".into());
+        let p = std::path::PathBuf::from(venv).join("bin/python");
+        p.exists().then_some(p)
+    }
+
+    /// pyhanko-certvalidator's verdict on the signer with `crls` (and the root CRL),
+    /// revocation checking `hard-fail`, no fetching: `good`, `revoked` or `error: …`.
+    /// `None` without the pyHanko venv (scripts/test installs it).
+    fn pyhanko_verdict(pki: &Pki, crls: &[&[u8]], at: OffsetDateTime) -> Option<String> {
+        const SCRIPT: &str = r#"
+import asyncio, sys
+from datetime import datetime, timezone
+from pyhanko_certvalidator import ValidationContext, CertificateValidator
+from pyhanko_certvalidator.errors import RevokedError
+from asn1crypto import x509
+d, n, moment = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def cert(name):
+    return x509.Certificate.load(open(f"{d}/{name}.der", "rb").read())
+crls = [open(f"{d}/crl{i}.der", "rb").read() for i in range(n)]
+vc = ValidationContext(
+    trust_roots=[cert("root")], other_certs=[cert("interm"), cert("authority")],
+    crls=crls, revocation_mode="hard-fail", allow_fetching=False,
+    moment=datetime.fromtimestamp(moment, timezone.utc))
+v = CertificateValidator(cert("signer"), validation_context=vc)
+try:
+    asyncio.run(v.async_validate_path())
+    print("good")
+except RevokedError as e:
+    print("revoked")
+except Exception as e:
+    print(f"error: {type(e).__name__}: {e}")
+"#;
+        let py = venv_python()?;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for (name, node) in [
+            ("root", &pki.root),
+            ("interm", &pki.interm),
+            ("authority", &pki.crl_authority),
+            ("signer", &pki.signer),
+        ] {
+            std::fs::write(d.join(format!("{name}.der")), &node.der).unwrap();
+        }
+        let mut all: Vec<Vec<u8>> = vec![crl(&pki.root, at - time::Duration::hours(3), &[])];
+        all.extend(crls.iter().map(|c| c.to_vec()));
+        for (i, c) in all.iter().enumerate() {
+            std::fs::write(d.join(format!("crl{i}.der")), c).unwrap();
+        }
+        let out = std::process::Command::new(py)
+            .args([
+                "-c",
+                SCRIPT,
+                d.to_str().unwrap(),
+                &all.len().to_string(),
+                &at.unix_timestamp().to_string(),
+            ])
+            .output()
+            .expect("python runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        eprintln!("pyhanko-certvalidator: {v}");
+        Some(v)
+    }
+
+    /// The interm's complete CRL number `number` issued at `t` with freshestCRL, listing
+    /// `entries`.
+    fn base_crl(pki: &Pki, t: OffsetDateTime, number: u64, entries: Vec<CrlEntry>) -> Der {
+        let mut s = CrlSpec::new(t, number);
+        s.freshest = Some(DELTA_URL.into());
+        s.entries = entries;
+        build_crl(&pki.interm, &s)
+    }
+
+    /// A delta CRL of the interm (cRLNumber `number`, BaseCRLNumber `base`).
+    fn delta_crl(
+        signer: &Node,
+        t: OffsetDateTime,
+        number: u64,
+        base: u64,
+        entries: Vec<CrlEntry>,
+    ) -> Der {
+        let mut s = CrlSpec::new(t, number);
+        s.delta_base = Some(base);
+        s.next_update = t + time::Duration::days(1);
+        s.entries = entries;
+        build_crl(signer, &s)
+    }
+
+    fn rejected_has(f: &RevocationFinding, needle: &str) -> bool {
+        f.rejected.iter().any(|x| x.reason.contains(needle))
+    }
+
+    #[test]
+    fn delta_crl_revocation_overrides_a_good_complete_crl() {
+        let at = now();
+        let pki = build(&Opts::new(at));
+        let revoked_at = at - time::Duration::minutes(30);
+        let base = base_crl(&pki, at - time::Duration::days(2), 10, vec![]);
+        let delta = delta_crl(
+            &pki.interm,
+            at - time::Duration::hours(1),
+            12,
+            10,
+            vec![CrlEntry::new(
+                &SIGNER_SERIAL,
+                revoked_at,
+                CrlReason::KeyCompromise,
+            )],
+        );
+        let text = openssl_crl_text(&delta);
+        assert!(text.contains("Delta CRL Indicator"), "{text}");
+        let policy = Policy::default_eu();
+
+        // The complete CRL alone: good (with a note that its delta was missing).
+        let r = check_crls(&pki, std::slice::from_ref(&base), at, &policy, None);
+        assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
+        let f = &r.revocation[0];
+        assert_eq!(f.status, RevocationStatus::Good);
+        assert!(f.delta.is_none());
+        assert!(
+            f.warnings
+                .iter()
+                .any(|w| w.reason.contains("no matching delta CRL was available")),
+            "{:?}",
+            f.warnings
+        );
+        assert_eq!(
+            openssl_verify(&pki, &[&base], &["-use_deltas", "-extended_crl"]),
+            "OK"
+        );
+
+        // With the delta: revoked, from the delta's time, and the delta is reported.
+        let r = check_crls(&pki, &[base.clone(), delta.clone()], at, &policy, None);
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::RevokedNoPoe),
+            "{:?}",
+            r.errors
+        );
+        let f = &r.revocation[0];
+        assert_eq!(
+            f.status,
+            RevocationStatus::Revoked {
+                time: revoked_at,
+                reason: Some("keyCompromise".into())
+            }
+        );
+        assert_eq!(f.source, Some(RevocationSource::Crl));
+        assert_eq!(f.data.as_deref(), Some(base.as_slice()));
+        assert_eq!(f.delta.as_deref(), Some(delta.as_slice()));
+        assert_eq!(f.this_update, Some(at - time::Duration::hours(1)));
+        assert!(
+            f.summary().contains("CRL with delta CRL"),
+            "{}",
+            f.summary()
+        );
+        // Given in the other order, the same.
+        let r2 = check_crls(&pki, &[delta.clone(), base.clone()], at, &policy, None);
+        assert_eq!(r2.revocation[0].status, f.status);
+
+        assert!(
+            openssl_verify(&pki, &[&base, &delta], &["-use_deltas", "-extended_crl"])
+                .contains("revoked"),
+            "openssl agrees the delta revokes"
+        );
+        if let Some(v) = pyhanko_verdict(&pki, &[&base, &delta], at) {
+            assert_eq!(v, "revoked");
+        }
+    }
+
+    #[test]
+    fn delta_remove_from_crl_releases_a_hold() {
+        let at = now();
+        let pki = build(&Opts::new(at));
+        let held_at = at - time::Duration::days(1);
+        let base = base_crl(
+            &pki,
+            at - time::Duration::hours(20),
+            20,
+            vec![CrlEntry::new(
+                &SIGNER_SERIAL,
+                held_at,
+                CrlReason::CertificateHold,
+            )],
+        );
+        let delta = delta_crl(
+            &pki.interm,
+            at - time::Duration::hours(1),
+            21,
+            20,
+            vec![CrlEntry::new(
+                &SIGNER_SERIAL,
+                held_at,
+                CrlReason::RemoveFromCRL,
+            )],
+        );
+        let policy = Policy::default_eu();
+
+        let r = check_crls(&pki, std::slice::from_ref(&base), at, &policy, None);
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::RevokedNoPoe),
+            "on hold: {:?}",
+            r.errors
+        );
+        assert!(
+            openssl_verify(&pki, &[&base], &["-use_deltas", "-extended_crl"]).contains("revoked")
+        );
+        // pyHanko refuses a complete CRL whose announced delta (freshestCRL) is missing;
+        // like openssl (and EU DSS) we use it alone, with a warning: it is complete and
+        // current until its nextUpdate (RFC 5280 §6.3.3 makes delta CRLs optional).
+        if let Some(v) = pyhanko_verdict(&pki, &[&base], at) {
+            assert!(
+                v.contains("Delta CRL matching Freshest CRL extension not available"),
+                "{v}"
+            );
+        }
+
+        let r = check_crls(&pki, &[base.clone(), delta.clone()], at, &policy, None);
+        assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
+        let f = &r.revocation[0];
+        assert_eq!(f.status, RevocationStatus::Good);
+        assert_eq!(f.delta.as_deref(), Some(delta.as_slice()));
+        assert!(
+            f.warnings
+                .iter()
+                .any(|w| w.reason.contains("released from the hold")),
+            "{:?}",
+            f.warnings
+        );
+        assert_eq!(
+            openssl_verify(&pki, &[&base, &delta], &["-use_deltas", "-extended_crl"]),
+            "OK"
+        );
+        if let Some(v) = pyhanko_verdict(&pki, &[&base, &delta], at) {
+            assert_eq!(v, "good");
+        }
+    }
+
+    #[test]
+    fn delta_crls_without_a_matching_base_are_ignored_with_a_reason() {
+        let at = now();
+        let pki = build(&Opts::new(at));
+        let other = build(&Opts::new(at));
+        let policy = Policy::default_eu();
+        let revoking = || {
+            vec![CrlEntry::new(
+                &SIGNER_SERIAL,
+                at - time::Duration::hours(2),
+                CrlReason::KeyCompromise,
+            )]
+        };
+        let t = at - time::Duration::hours(1);
+
+        // No complete CRL at all: no status, and the delta is named.
+        let delta = delta_crl(&pki.interm, t, 8, 7, revoking());
+        let r = check_crls(&pki, std::slice::from_ref(&delta), at, &policy, None);
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::TryLater),
+            "{:?}",
+            r.errors
+        );
+        assert_eq!(r.revocation[0].status, RevocationStatus::Unavailable);
+        assert!(
+            rejected_has(&r.revocation[0], "delta CRL ignored: no complete CRL of"),
+            "{:?}",
+            r.revocation[0].rejected
+        );
+
+        // The complete CRL is older than the delta's base: the base alone answers.
+        let old_base = base_crl(&pki, at - time::Duration::days(3), 5, vec![]);
+        let r = check_crls(&pki, &[old_base.clone(), delta.clone()], at, &policy, None);
+        assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
+        let f = &r.revocation[0];
+        assert!(f.delta.is_none());
+        assert!(
+            rejected_has(f, "cRLNumber 5, older than the delta's BaseCRLNumber 7"),
+            "{:?}",
+            f.rejected
+        );
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.reason.contains("delta CRL ignored")),
+            "the reason reaches the report: {:?}",
+            r.warnings
+        );
+        assert_eq!(
+            openssl_verify(
+                &pki,
+                &[&old_base, &delta],
+                &["-use_deltas", "-extended_crl"]
+            ),
+            "OK",
+            "openssl does not apply the delta either"
+        );
+
+        // A delta not newer than the complete CRL.
+        let new_base = base_crl(&pki, at - time::Duration::hours(3), 9, vec![]);
+        let r = check_crls(&pki, &[new_base.clone(), delta.clone()], at, &policy, None);
+        assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
+        assert!(
+            rejected_has(&r.revocation[0], "not newer than the complete CRL"),
+            "{:?}",
+            r.revocation[0].rejected
+        );
+
+        // Another scope (issuingDistributionPoint) than the complete CRL's.
+        let mut s = CrlSpec::new(t, 8);
+        s.delta_base = Some(5);
+        s.idp = Some(idp_ext(Some(ISSUING_CRL_URL), false));
+        s.entries = revoking();
+        let scoped = build_crl(&pki.interm, &s);
+        let text = openssl_crl_text(&scoped);
+        assert!(text.contains("Issuing Distribution Point"), "{text}");
+        let r = check_crls(&pki, &[old_base.clone(), scoped.clone()], at, &policy, None);
+        assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
+        assert!(
+            rejected_has(&r.revocation[0], "same issuingDistributionPoint scope"),
+            "{:?}",
+            r.revocation[0].rejected
+        );
+        assert_eq!(
+            openssl_verify(
+                &pki,
+                &[&old_base, &scoped],
+                &["-use_deltas", "-extended_crl"]
+            ),
+            "OK"
+        );
+
+        // Same name, other key: the delta's signature is checked like any CRL's.
+        let forged = delta_crl(&other.interm, t, 8, 5, revoking());
+        let r = check_crls(&pki, &[old_base.clone(), forged], at, &policy, None);
+        assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
+        assert!(
+            rejected_has(
+                &r.revocation[0],
+                "delta CRL not used: its signature does not verify"
+            ),
+            "{:?}",
+            r.revocation[0].rejected
+        );
+
+        // Of two matching deltas the newest wins: an older one revoking, a newer one
+        // (cumulative since the same base) no longer listing a hold it had.
+        let hold = vec![CrlEntry::new(
+            &SIGNER_SERIAL,
+            at - time::Duration::hours(2),
+            CrlReason::CertificateHold,
+        )];
+        let older = delta_crl(&pki.interm, at - time::Duration::minutes(50), 6, 5, hold);
+        let newer = delta_crl(&pki.interm, at - time::Duration::minutes(10), 7, 5, vec![]);
+        let r = check_crls(
+            &pki,
+            &[newer.clone(), old_base.clone(), older.clone()],
+            at,
+            &policy,
+            None,
+        );
+        assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
+        assert_eq!(r.revocation[0].delta.as_deref(), Some(newer.as_slice()));
+    }
+
+    #[test]
+    fn indirect_crl_revokes_through_inherited_certificate_issuer() {
+        let at = now();
+        let mut o = Opts::new(at);
+        o.signer_crl_issuer = true;
+        let pki = build(&o);
+        let policy = Policy::default_eu();
+        let interm_name = subject_der(&pki.interm);
+        let root_name = subject_der(&pki.root);
+        let revoked_at = at - time::Duration::hours(5);
+        let entry = |serial: &[u8], issuer: Option<&[u8]>| CrlEntry {
+            serial: serial.to_vec(),
+            time: revoked_at,
+            reason: Some(CrlReason::KeyCompromise),
+            cert_issuer: issuer.map(<[u8]>::to_vec),
+        };
+        let mut s = CrlSpec::new(at - time::Duration::hours(1), 3);
+        s.idp = Some(idp_ext(Some(INDIRECT_CRL_URL), true));
+        s.entries = vec![
+            // The root's certificates first, then the intermediate's: the signer's entry
+            // carries no certificateIssuer and inherits the intermediate.
+            entry(&[0x42], Some(&root_name)),
+            entry(&[0x43], None),
+            entry(&[0x77], Some(&interm_name)),
+            entry(&SIGNER_SERIAL, None),
+        ];
+        let indirect = build_crl(&pki.crl_authority, &s);
+        let text = openssl_crl_text(&indirect);
+        assert!(
+            text.contains("Indirect CRL") && text.contains("Certificate Issuer"),
+            "{text}"
+        );
+
+        let r = check_crls(&pki, std::slice::from_ref(&indirect), at, &policy, None);
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::RevokedNoPoe),
+            "{:?} {:?}",
+            r.errors,
+            r.warnings
+        );
+        let f = &r.revocation[0];
+        assert_eq!(
+            f.status,
+            RevocationStatus::Revoked {
+                time: revoked_at,
+                reason: Some("keyCompromise".into())
+            }
+        );
+        assert!(
+            f.signed_by
+                .as_deref()
+                .is_some_and(|s| s.contains("Test CRL Authority")),
+            "{f:?}"
+        );
+        assert_eq!(
+            f.crl_issuer_cert.as_deref(),
+            Some(pki.crl_authority.der.as_slice())
+        );
+        assert!(
+            openssl_verify(&pki, &[&indirect], &["-extended_crl"]).contains("revoked"),
+            "openssl agrees"
+        );
+        if let Some(v) = pyhanko_verdict(&pki, &[&indirect], at) {
+            assert_eq!(v, "revoked");
+        }
+
+        // The CRL authority's certificate is validated: without it, or revoked by the
+        // root before the CRL was issued, the CRL is not used.
+        let anchors = [pki.root.der.clone()];
+        let trust = TrustSources {
+            explicit: &anchors,
+            registry: None,
+        };
+        let root_crl = crl(&pki.root, at - time::Duration::hours(3), &[]);
+        let r = check_certificate(&CertCheckInput {
+            cert: &pki.signer.der,
+            pool: std::slice::from_ref(&pki.interm.der),
+            crls: &[root_crl, indirect.clone()],
+            ocsps: &[],
+            trust: &trust,
+            at,
+            usage: Usage::Signature,
+            policy: &policy,
+            fetcher: None,
+        });
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::TryLater),
+            "{:?}",
+            r.errors
+        );
+        assert!(
+            rejected_has(
+                &r.revocation[0],
+                "was not found among the available certificates"
+            ),
+            "{:?}",
+            r.revocation[0].rejected
+        );
+        let revoked_root_crl = crl(
+            &pki.root,
+            at - time::Duration::hours(3),
+            &[(&CRL_AUTHORITY_SERIAL, at - time::Duration::days(1))],
+        );
+        let r = check_certificate(&CertCheckInput {
+            cert: &pki.signer.der,
+            pool: &[pki.interm.der.clone(), pki.crl_authority.der.clone()],
+            crls: &[revoked_root_crl, indirect.clone()],
+            ocsps: &[],
+            trust: &trust,
+            at,
+            usage: Usage::Signature,
+            policy: &policy,
+            fetcher: None,
+        });
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::TryLater),
+            "{:?}",
+            r.errors
+        );
+        assert!(
+            rejected_has(&r.revocation[0], "indirect CRL issuer's certificate")
+                && rejected_has(&r.revocation[0], "REVOKED_NO_POE"),
+            "{:?}",
+            r.revocation[0].rejected
+        );
+
+        // A CRL from the named cRLIssuer without indirectCRL is refused.
+        let mut s = CrlSpec::new(at - time::Duration::hours(1), 4);
+        s.entries = vec![entry(&SIGNER_SERIAL, None)];
+        let plain = build_crl(&pki.crl_authority, &s);
+        let r = check_crls(&pki, std::slice::from_ref(&plain), at, &policy, None);
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::TryLater),
+            "{:?}",
+            r.errors
+        );
+        assert!(
+            rejected_has(&r.revocation[0], "does not assert indirectCRL"),
+            "{:?}",
+            r.revocation[0].rejected
+        );
+    }
+
+    #[test]
+    fn indirect_crl_needs_the_crl_issuer_in_the_certificates_distribution_points() {
+        let at = now();
+        // The signer's CRL distribution point is its issuer's own CRL.
+        let pki = build(&Opts::new(at));
+        let policy = Policy::default_eu();
+        let mut s = CrlSpec::new(at - time::Duration::hours(1), 3);
+        s.idp = Some(idp_ext(Some(INDIRECT_CRL_URL), true));
+        s.entries = vec![CrlEntry {
+            serial: SIGNER_SERIAL.to_vec(),
+            time: at - time::Duration::hours(5),
+            reason: Some(CrlReason::KeyCompromise),
+            cert_issuer: Some(subject_der(&pki.interm)),
+        }];
+        let indirect = build_crl(&pki.crl_authority, &s);
+        let r = check_crls(&pki, std::slice::from_ref(&indirect), at, &policy, None);
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::TryLater),
+            "{:?}",
+            r.errors
+        );
+        assert_eq!(r.revocation[0].status, RevocationStatus::Unavailable);
+        assert!(
+            rejected_has(&r.revocation[0], "do not name")
+                && rejected_has(&r.revocation[0], "not authoritative"),
+            "{:?}",
+            r.revocation[0].rejected
+        );
+        // openssl finds the CRL but not covering the certificate.
+        let v = openssl_verify(&pki, &[&indirect], &["-extended_crl"]);
+        assert!(v.contains("different CRL scope"), "{v}");
+        if let Some(v) = pyhanko_verdict(&pki, &[&indirect], at) {
+            assert!(v.contains("InsufficientRevinfoError"), "{v}");
+        }
+    }
+
+    #[test]
+    fn indirect_crl_entries_of_another_issuer_do_not_revoke() {
+        let at = now();
+        let mut o = Opts::new(at);
+        o.signer_crl_issuer = true;
+        let pki = build(&o);
+        let policy = Policy::default_eu();
+        let mut s = CrlSpec::new(at - time::Duration::hours(1), 3);
+        s.idp = Some(idp_ext(Some(INDIRECT_CRL_URL), true));
+        // The signer's serial, but under the root (and, inherited, a second entry).
+        s.entries = vec![
+            CrlEntry {
+                serial: SIGNER_SERIAL.to_vec(),
+                time: at - time::Duration::hours(5),
+                reason: Some(CrlReason::KeyCompromise),
+                cert_issuer: Some(subject_der(&pki.root)),
+            },
+            CrlEntry::new(
+                &[0x10, 0x02],
+                at - time::Duration::hours(4),
+                CrlReason::Superseded,
+            ),
+        ];
+        let indirect = build_crl(&pki.crl_authority, &s);
+        let r = check_crls(&pki, std::slice::from_ref(&indirect), at, &policy, None);
+        assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
+        let f = &r.revocation[0];
+        assert_eq!(f.status, RevocationStatus::Good);
+        assert_eq!(
+            f.crl_issuer_cert.as_deref(),
+            Some(pki.crl_authority.der.as_slice())
+        );
+        assert_eq!(openssl_verify(&pki, &[&indirect], &["-extended_crl"]), "OK");
+        if let Some(v) = pyhanko_verdict(&pki, &[&indirect], at) {
+            assert_eq!(v, "good");
+        }
+        // The same CRL as a B-LT level witness for the signer.
+        assert!(data_covers(
+            &pki.signer.der,
+            std::slice::from_ref(&indirect),
+            &[]
+        ));
+    }
+
+    /// RFC 5280 §6.3.3 (b)(2)(i): a CRL whose issuingDistributionPoint names another
+    /// distribution point than the certificate's covers other certificates (a partition).
+    #[test]
+    fn crl_of_another_distribution_point_is_not_used() {
+        let at = now();
+        let pki = build(&Opts::new(at));
+        let policy = Policy::default_eu();
+        let partition = |url: &str| {
+            let mut s = CrlSpec::new(at - time::Duration::hours(1), 2);
+            s.idp = Some(idp_ext(Some(url), false));
+            build_crl(&pki.interm, &s)
+        };
+        let other = partition("http://127.0.0.1:9/partition-2.crl");
+        let r = check_crls(&pki, std::slice::from_ref(&other), at, &policy, None);
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::TryLater),
+            "{:?}",
+            r.errors
+        );
+        assert!(
+            rejected_has(&r.revocation[0], "partition-2.crl")
+                && rejected_has(
+                    &r.revocation[0],
+                    "matches none of the certificate's CRL distribution points"
+                ),
+            "{:?}",
+            r.revocation[0].rejected
+        );
+        let v = openssl_verify(&pki, &[&other], &[]);
+        assert!(v.contains("different CRL scope"), "{v}");
+        // Scheme and host compare case-insensitively.
+        let own = partition(&ISSUING_CRL_URL.replace("http://", "HTTP://"));
+        let r = check_crls(&pki, std::slice::from_ref(&own), at, &policy, None);
+        assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
+        assert_eq!(
+            openssl_verify(&pki, &[&partition(ISSUING_CRL_URL)], &[]),
+            "OK"
+        );
+    }
+
+    #[test]
+    fn crl_numbers_and_hostile_delta_and_indirect_crls() {
+        assert_eq!(crl_number_of(&[0x00, 0x00, 0x80]), Some(vec![0x80]));
+        assert_eq!(crl_number_of(&[0x80]), None, "negative");
+        assert_eq!(crl_number_of(&[]), None);
+        assert!(cmp_number(&[0x01, 0x00], &[0xff]).is_gt());
+        assert!(cmp_number(&[0x05], &[0x07]).is_lt());
+        assert_eq!(number_text(&[0x01, 0x00]), "256");
+        assert_eq!(number_text(&[0xab; 17]), format!("0x{}", "ab".repeat(17)));
+
+        let at = now();
+        let pki = build(&Opts::new(at));
+        let mut s = CrlSpec::new(at, 9);
+        s.delta_base = Some(8);
+        s.idp = Some(idp_ext(Some(INDIRECT_CRL_URL), true));
+        s.freshest = Some(DELTA_URL.into());
+        s.entries = vec![CrlEntry {
+            serial: SIGNER_SERIAL.to_vec(),
+            time: at,
+            reason: Some(CrlReason::RemoveFromCRL),
+            cert_issuer: Some(subject_der(&pki.interm)),
+        }];
+        let c = build_crl(&pki.crl_authority, &s);
+        let p = parse_crl(&c).unwrap();
+        assert!(p.is_delta() && p.is_indirect());
+        assert_eq!(p.number.as_deref(), Some(&[9u8][..]));
+        assert_eq!(p.delta_base.as_deref(), Some(&[8u8][..]));
+        assert_eq!(p.freshest_urls, vec![DELTA_URL.to_string()]);
+        assert!(p.unusable.is_none());
+        let signer = CertInfo::parse(&pki.signer.der).unwrap();
+        for n in 0..c.len() {
+            if let Ok(p) = parse_crl(&c[..n]) {
+                let _ = find_entry(&p, &signer);
+                let _ = lists_issuer(&p, &signer);
+            }
+        }
+        // A delta CRL without cRLNumber cannot be placed.
+        let mut der = c.clone();
+        let at_number = der
+            .windows(5)
+            .position(|w| w == [0x06, 0x03, 0x55, 0x1d, 0x14])
+            .unwrap();
+        der[at_number + 4] = 0x63; // 2.5.29.99: an unknown, non-critical extension
+        let p = parse_crl(&der).unwrap();
+        assert!(
+            p.unusable
+                .as_deref()
+                .is_some_and(|u| u.contains("without cRLNumber")),
+            "{:?}",
+            p.unusable
+        );
+    }
+
+    /// Serves files (path → body, see [`StaticServer::put`]) over HTTP/1.0 on loopback,
+    /// counting requests, until dropped.
+    type Files = Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
+    struct StaticServer {
+        base: String,
+        files: Files,
+        hits: Arc<std::sync::atomic::AtomicUsize>,
+        stop: Arc<std::sync::atomic::AtomicBool>,
+        thread: Option<std::thread::JoinHandle<()>>,
+    }
+
+    impl StaticServer {
+        fn start() -> StaticServer {
+            use std::io::{Read as _, Write as _};
+            use std::sync::atomic::Ordering;
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            let files: Files = Arc::default();
+            let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let (f, h, s) = (files.clone(), hits.clone(), stop.clone());
+            let thread = std::thread::spawn(move || {
+                for conn in listener.incoming() {
+                    if s.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(mut conn) = conn else { continue };
+                    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                    let mut buf = [0u8; 4096];
+                    let n = conn.read(&mut buf).unwrap_or(0);
+                    let req = String::from_utf8_lossy(&buf[..n]);
+                    let path = req.split_whitespace().nth(1).unwrap_or("").to_string();
+                    h.fetch_add(1, Ordering::SeqCst);
+                    let body = f
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .find(|(p, _)| *p == path)
+                        .map(|(_, b)| b.clone());
+                    let _ = match body {
+                        Some(body) => conn
+                            .write_all(
+                                format!(
+                                    "HTTP/1.0 200 OK\r\nContent-Type: application/pkix-crl\r\nContent-Length: {}\r\n\r\n",
+                                    body.len()
+                                )
+                                .as_bytes(),
+                            )
+                            .and_then(|()| conn.write_all(&body)),
+                        None => conn.write_all(b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
+                    };
+                }
+            });
+            StaticServer {
+                base,
+                files,
+                hits,
+                stop,
+                thread: Some(thread),
+            }
+        }
+
+        /// Serves `body` at `path`; returns its URL.
+        fn put(&self, path: &str, body: Vec<u8>) -> String {
+            self.files.lock().unwrap().push((path.to_string(), body));
+            format!("{}{path}", self.base)
+        }
+
+        fn hits(&self) -> usize {
+            self.hits.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    impl Drop for StaticServer {
+        fn drop(&mut self) {
+            self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            let _ = std::net::TcpStream::connect(self.base.trim_start_matches("http://"));
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+
+    /// A stale embedded complete CRL whose delta is announced by freshestCRL, in the
+    /// certificate or in the CRL: online, the delta is fetched through the same fetcher
+    /// (limits, cache) as any CRL and completes it.
+    #[test]
+    fn delta_crl_is_fetched_from_freshest_crl_online() {
+        let at = now();
+        let server = StaticServer::start();
+        let mut policy = Policy::default_eu();
+        policy.revocation_freshness = Some(Duration::from_secs(3600));
+        let fetcher = HttpFetcher::new().unwrap();
+        let revoking = |signer: &Node, number: u64, base: u64| {
+            delta_crl(
+                signer,
+                at - time::Duration::minutes(10),
+                number,
+                base,
+                vec![CrlEntry::new(
+                    &SIGNER_SERIAL,
+                    at - time::Duration::minutes(20),
+                    CrlReason::KeyCompromise,
+                )],
+            )
+        };
+        let stale_base = |pki: &Pki, number: u64, freshest: Option<String>| {
+            let mut s = CrlSpec::new(at - time::Duration::hours(6), number);
+            s.freshest = freshest;
+            build_crl(&pki.interm, &s)
+        };
+
+        // freshestCRL in the certificate; the complete CRL does not name it.
+        let mut o = Opts::new(at);
+        o.signer_freshest = Some(format!("{}/cert-delta.crl", server.base));
+        let pki = build(&o);
+        assert_eq!(
+            CertInfo::parse(&pki.signer.der).unwrap().freshest_urls,
+            vec![format!("{}/cert-delta.crl", server.base)]
+        );
+        let delta = revoking(&pki.interm, 31, 30);
+        server.put("/cert-delta.crl", delta.clone());
+        let base = stale_base(&pki, 30, None);
+        let offline = check_crls(&pki, std::slice::from_ref(&base), at, &policy, None);
+        assert_eq!(offline.revocation[0].status, RevocationStatus::Good);
+        assert_eq!(server.hits(), 0, "offline means offline");
+        let r = check_crls(
+            &pki,
+            std::slice::from_ref(&base),
+            at,
+            &policy,
+            Some(&fetcher),
+        );
+        assert_eq!(
+            r.sub_indication,
+            Some(SubIndication::RevokedNoPoe),
+            "{:?} {:?}",
+            r.errors,
+            r.warnings
+        );
+        let f = &r.revocation[0];
+        assert!(f.fetched);
+        assert_eq!(f.delta.as_deref(), Some(delta.as_slice()));
+        assert_eq!(f.data.as_deref(), Some(base.as_slice()));
+        assert_eq!(server.hits(), 1);
+        // The fetcher's cache (until the delta's nextUpdate) answers the next time.
+        let r = check_crls(
+            &pki,
+            std::slice::from_ref(&base),
+            at,
+            &policy,
+            Some(&fetcher),
+        );
+        assert_eq!(r.sub_indication, Some(SubIndication::RevokedNoPoe));
+        assert_eq!(server.hits(), 1);
+
+        // freshestCRL in the complete CRL only.
+        let pki = build(&Opts::new(at));
+        let delta = revoking(&pki.interm, 41, 40);
+        let url = server.put("/crl-delta.crl", delta.clone());
+        let base = stale_base(&pki, 40, Some(url));
+        let r = check_crls(
+            &pki,
+            std::slice::from_ref(&base),
+            at,
+            &policy,
+            Some(&fetcher),
+        );
+        assert_eq!(r.sub_indication, Some(SubIndication::RevokedNoPoe));
+        assert_eq!(r.revocation[0].delta.as_deref(), Some(delta.as_slice()));
+        assert_eq!(server.hits(), 2);
+
+        // A freshestCRL that does not answer: the base alone, with the failure noted.
+        let base = stale_base(&pki, 40, Some(format!("{}/missing.crl", server.base)));
+        let r = check_crls(
+            &pki,
+            std::slice::from_ref(&base),
+            at,
+            &policy,
+            Some(&fetcher),
+        );
+        assert_eq!(
+            r.revocation[0].status,
+            RevocationStatus::Good,
+            "{:?}",
+            r.revocation[0]
+        );
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.reason.contains("downloading the delta CRL")
+                    && w.reason.contains("HTTP status 404")),
             "{:?}",
             r.warnings
         );
