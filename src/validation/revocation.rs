@@ -2849,17 +2849,23 @@ mod tests {
         }
     }
 
-    fn venv_python() -> Option<std::path::PathBuf> {
+    /// The pyHanko venv's python; a missing peer fails the test loudly (scripts/test
+    /// installs it).
+    fn venv_python() -> std::path::PathBuf {
         let venv =
             std::env::var("SIGNGATE_VENV").unwrap_or_else(|_| "/var/tmp/signgate-venv".into());
         let p = std::path::PathBuf::from(venv).join("bin/python");
-        p.exists().then_some(p)
+        assert!(
+            p.exists(),
+            "{} is missing: run scripts/test, which installs pyHanko there",
+            p.display()
+        );
+        p
     }
 
     /// pyhanko-certvalidator's verdict on the signer with `crls` (and the root CRL),
     /// revocation checking `hard-fail`, no fetching: `good`, `revoked` or `error: …`.
-    /// `None` without the pyHanko venv (scripts/test installs it).
-    fn pyhanko_verdict(pki: &Pki, crls: &[&[u8]], at: OffsetDateTime) -> Option<String> {
+    fn pyhanko_verdict(pki: &Pki, crls: &[&[u8]], at: OffsetDateTime) -> String {
         const SCRIPT: &str = r#"
 import asyncio, sys
 from datetime import datetime, timezone
@@ -2883,7 +2889,7 @@ except RevokedError as e:
 except Exception as e:
     print(f"error: {type(e).__name__}: {e}")
 "#;
-        let py = venv_python()?;
+        let py = venv_python();
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         for (name, node) in [
@@ -2916,7 +2922,7 @@ except Exception as e:
         );
         let v = String::from_utf8(out.stdout).unwrap().trim().to_string();
         eprintln!("pyhanko-certvalidator: {v}");
-        Some(v)
+        v
     }
 
     /// The interm's complete CRL number `number` issued at `t` with freshestCRL, listing
@@ -3020,9 +3026,8 @@ except Exception as e:
                 .contains("revoked"),
             "openssl agrees the delta revokes"
         );
-        if let Some(v) = pyhanko_verdict(&pki, &[&base, &delta], at) {
-            assert_eq!(v, "revoked");
-        }
+        let v = pyhanko_verdict(&pki, &[&base, &delta], at);
+        assert_eq!(v, "revoked");
     }
 
     #[test]
@@ -3066,12 +3071,11 @@ except Exception as e:
         // pyHanko refuses a complete CRL whose announced delta (freshestCRL) is missing;
         // like openssl (and EU DSS) we use it alone, with a warning: it is complete and
         // current until its nextUpdate (RFC 5280 §6.3.3 makes delta CRLs optional).
-        if let Some(v) = pyhanko_verdict(&pki, &[&base], at) {
-            assert!(
-                v.contains("Delta CRL matching Freshest CRL extension not available"),
-                "{v}"
-            );
-        }
+        let v = pyhanko_verdict(&pki, &[&base], at);
+        assert!(
+            v.contains("Delta CRL matching Freshest CRL extension not available"),
+            "{v}"
+        );
 
         let r = check_crls(&pki, &[base.clone(), delta.clone()], at, &policy, None);
         assert_eq!(r.indication, Indication::TotalPassed, "{:?}", r.errors);
@@ -3089,9 +3093,8 @@ except Exception as e:
             openssl_verify(&pki, &[&base, &delta], &["-use_deltas", "-extended_crl"]),
             "OK"
         );
-        if let Some(v) = pyhanko_verdict(&pki, &[&base, &delta], at) {
-            assert_eq!(v, "good");
-        }
+        let v = pyhanko_verdict(&pki, &[&base, &delta], at);
+        assert_eq!(v, "good");
     }
 
     #[test]
@@ -3283,9 +3286,8 @@ except Exception as e:
             openssl_verify(&pki, &[&indirect], &["-extended_crl"]).contains("revoked"),
             "openssl agrees"
         );
-        if let Some(v) = pyhanko_verdict(&pki, &[&indirect], at) {
-            assert_eq!(v, "revoked");
-        }
+        let v = pyhanko_verdict(&pki, &[&indirect], at);
+        assert_eq!(v, "revoked");
 
         // The CRL authority's certificate is validated: without it, or revoked by the
         // root before the CRL was issued, the CRL is not used.
@@ -3399,9 +3401,8 @@ except Exception as e:
         // openssl finds the CRL but not covering the certificate.
         let v = openssl_verify(&pki, &[&indirect], &["-extended_crl"]);
         assert!(v.contains("different CRL scope"), "{v}");
-        if let Some(v) = pyhanko_verdict(&pki, &[&indirect], at) {
-            assert!(v.contains("InsufficientRevinfoError"), "{v}");
-        }
+        let v = pyhanko_verdict(&pki, &[&indirect], at);
+        assert!(v.contains("InsufficientRevinfoError"), "{v}");
     }
 
     #[test]
@@ -3437,9 +3438,8 @@ except Exception as e:
             Some(pki.crl_authority.der.as_slice())
         );
         assert_eq!(openssl_verify(&pki, &[&indirect], &["-extended_crl"]), "OK");
-        if let Some(v) = pyhanko_verdict(&pki, &[&indirect], at) {
-            assert_eq!(v, "good");
-        }
+        let v = pyhanko_verdict(&pki, &[&indirect], at);
+        assert_eq!(v, "good");
         // The same CRL as a B-LT level witness for the signer.
         assert!(data_covers(
             &pki.signer.der,
