@@ -3,6 +3,8 @@
 //! assert for each, offline, without trusted lists. Also: bad input exits 2, and
 //! `POST /api/v1/validations` answers with the same report over HTTP.
 
+#[path = "support/cades_legacy.rs"]
+mod cades_legacy;
 mod common;
 
 use std::process::Command;
@@ -391,6 +393,152 @@ fn cades_sample_and_bad_input() {
         &data("cades/dss/signedCadesB.p7m"),
     ]);
     assert_eq!(code, 2, "{stderr}");
+}
+
+/// The legacy (ETSI TS 101 733) CAdES forms, built by tests/support/cades_legacy.rs from
+/// `openssl cms` and `openssl ts` tokens: the level and every timestamp imprint
+/// verified, offline and without trust; then a detached CAdES-A (archive-time-stamp v2)
+/// validated ten days later with the test CA as the only anchor: the signer's
+/// certificate (1 day) and the signature timestamp's TSA certificate (2 days) have
+/// expired, the archive timestamp (TSA valid 60 days) keeps the signature valid.
+#[test]
+fn cades_legacy_samples() {
+    use cades_legacy::{Archive, LegacyPki};
+    let Some(p) = LegacyPki::new(1, 2, 60) else {
+        panic!("openssl is required (scripts/test installs it)");
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let aaa = tmp.path().join("data.txt");
+    std::fs::write(&aaa, b"aaa").unwrap();
+    let aaa = aaa.to_str().unwrap();
+
+    let doc = b"legacy CAdES content\n";
+    let c = p.add_refs(&p.add_signature_timestamp(&p.cades_bes(doc, false)), false);
+    let x1 = p.add_esc_timestamp(&c, false);
+    let xl1 = p.add_values(&x1, true);
+    let a_v3 = p.add_archive_v3_old_index(&xl1);
+    let a_v2 = p.add_archive(&xl1, Archive::V2WithTag, None);
+    let x2 = p.add_refs_timestamp(&c);
+    let a_v1 = p.add_archive(&p.add_values(&x2, true), Archive::V1, None);
+    let detached = {
+        let c = p.add_refs(
+            &p.add_signature_timestamp(&p.cades_bes(b"aaa", true)),
+            false,
+        );
+        p.add_archive(&p.add_values(&c, true), Archive::V2WithoutTag, Some(b"aaa"))
+    };
+    // (name, signature, detached, format, timestamp types)
+    type Case<'a> = (&'a str, &'a [u8], Option<&'a str>, &'a str, &'a [&'a str]);
+    let cases: &[Case] = &[
+        ("c.p7m", &c, None, "CAdES-C", &["signature"]),
+        (
+            "x1.p7m",
+            &x1,
+            None,
+            "CAdES-X-Type-1",
+            &["signature", "validation_data"],
+        ),
+        (
+            "xl1.p7m",
+            &xl1,
+            None,
+            "CAdES-X-Long-Type-1",
+            &["signature", "validation_data"],
+        ),
+        (
+            "a-v3.p7m",
+            &a_v3,
+            None,
+            "CAdES-A",
+            &["signature", "validation_data", "archive"],
+        ),
+        (
+            "a-v2.p7m",
+            &a_v2,
+            None,
+            "CAdES-A",
+            &["signature", "validation_data", "archive"],
+        ),
+        (
+            "a-v1.p7m",
+            &a_v1,
+            None,
+            "CAdES-A",
+            &["signature", "refs_only", "archive"],
+        ),
+        (
+            "detached.p7s",
+            &detached,
+            Some(aaa),
+            "CAdES-A",
+            &["signature", "archive"],
+        ),
+    ];
+    for (name, der, detached, format, types) in cases {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, der).unwrap();
+        let mut args: Vec<&str> = vec![];
+        if let Some(d) = detached {
+            args.extend(["--detached", *d]);
+        }
+        args.push(path.to_str().unwrap());
+        let (code, report, stderr) = validate(&args);
+        assert_eq!(code, 1, "{name}: no trust given: {report:#} {stderr}");
+        let sig = &sigs(&report)[0];
+        assert_eq!(sig["format"], *format, "{name}");
+        assert!(intact(sig), "{name}: {sig:#}");
+        let ts = sig["timestamps"].as_array().unwrap();
+        let got: Vec<&str> = ts.iter().map(|t| t["type"].as_str().unwrap()).collect();
+        assert_eq!(&got, types, "{name}");
+        for t in ts {
+            assert!(
+                !t["errors"].to_string().contains("imprint"),
+                "{name}: timestamp imprint must match: {t:#}"
+            );
+        }
+    }
+
+    let root = p.ca_pem();
+    let root = root.to_str().unwrap();
+    let file = tmp.path().join("detached.p7s");
+    let file = file.to_str().unwrap();
+    let at = (time::OffsetDateTime::now_utc() + time::Duration::days(10))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let (code, report, stderr) =
+        validate(&["--trust-anchor", root, "--at", &at, "--detached", aaa, file]);
+    let sig = &sigs(&report)[0];
+    assert_eq!(sig["indication"], "TOTAL_PASSED", "{sig:#} {stderr}");
+    assert_eq!(code, 0);
+    assert!(
+        sig["warnings"]
+            .to_string()
+            .contains("PSV: past signature validation"),
+        "{sig:#}"
+    );
+    // The same signature with another document: the content and the archive imprint
+    // fail.
+    let other = tmp.path().join("other.txt");
+    std::fs::write(&other, b"aab").unwrap();
+    let (code, report, _) = validate(&[
+        "--trust-anchor",
+        root,
+        "--at",
+        &at,
+        "--detached",
+        other.to_str().unwrap(),
+        file,
+    ]);
+    assert_eq!(code, 1);
+    let sig = &sigs(&report)[0];
+    assert_eq!(sig["indication"], "TOTAL_FAILED", "{sig:#}");
+    assert_eq!(sig["sub_indication"], "HASH_FAILURE");
+    assert!(
+        sig["timestamps"][1]["errors"]
+            .to_string()
+            .contains("archive-time-stamp (v2"),
+        "{sig:#}"
+    );
 }
 
 #[tokio::test]

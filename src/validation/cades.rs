@@ -5,11 +5,23 @@
 //! Owns: turning each `SignerInfo` into a [`SignatureEvidence`]: integrity and signer
 //! (via `cms`), the timestamps over it (via `tsp`: signature-time-stamp over the
 //! signature value, content-time-stamp over the content, archive-time-stamp-v3 over the
-//! ATSHashIndexV3 imprint of EN 319 122-1 §5.5.3), the validation data it carries, its
-//! format level (`CAdES-BASELINE-B/T/LT/LTA`, legacy `CAdES-BES/EPES/T/C/X/X-L/A`,
-//! `PKCS#7`) and its scope.
+//! ATSHashIndexV3 imprint of EN 319 122-1 §5.5.3, and through [`legacy`] the ETSI
+//! TS 101 733 CAdES-C-time-stamp, time-stamped-certs-crls-references and
+//! archive-time-stamp v2/v1), the validation data it carries, its format level and its
+//! scope.
+//!
+//! Levels: `CAdES-BASELINE-B/T/LT/LTA` (EN 319 122-1), `PKCS#7` (no signing-certificate
+//! attribute), and the TS 101 733 forms, named structurally from the attributes present:
+//! `CAdES-BES`, `CAdES-EPES`, `CAdES-T`, `CAdES-C` (complete-certificate- and
+//! complete-revocation-references), `CAdES-X-Type-1` / `CAdES-X-Type-2` (C plus a
+//! CAdES-C-time-stamp / a time-stamped-certs-crls-references; Type 1 when both),
+//! `CAdES-X-Long` (C plus certificate-values and revocation-values),
+//! `CAdES-X-Long-Type-1` / `CAdES-X-Long-Type-2`, and `CAdES-A` (an archive-time-stamp
+//! v1, v2 or v3 on a signature that is not baseline).
 //! Must not touch: chain building, revocation, trust, time or qualification decisions
 //! (that is the EN 319 102-1 process), PDF (PAdES has its own module).
+
+mod legacy;
 
 use std::borrow::Cow;
 
@@ -194,45 +206,61 @@ fn one_signature(
         ));
     }
     if let Some(si) = sd.signer(index) {
-        for a in &si.unsigned_attrs {
-            let v3 = a.oid == oids::ARCHIVE_TIMESTAMP_V3;
-            if !v3 && a.oid != oids::ARCHIVE_TIMESTAMP_V2 {
-                continue;
+        // CAdES-X timestamps, then archive timestamps, each in encoded order; at most
+        // MAX_LEGACY_TIMESTAMPS of the legacy kinds.
+        let mut legacy_budget = legacy::MAX_LEGACY_TIMESTAMPS;
+        let mut skipped = 0usize;
+        let mut take = |n: &mut usize| {
+            if legacy_budget == 0 {
+                *n += 1;
+                false
+            } else {
+                legacy_budget -= 1;
+                true
             }
+        };
+        for a in &si.unsigned_attrs {
+            let ty = match a.oid {
+                oids::ESC_TIMESTAMP => legacy::XType::SigAndRefs,
+                oids::CERT_CRL_TIMESTAMP => legacy::XType::RefsOnly,
+                _ => continue,
+            };
             for tok in &a.values {
-                let ts = if v3 {
-                    archive_v3(next_id(), sd, si, tok, content, &id)
-                } else {
-                    let mut ts =
-                        tsp::check_timestamp(next_id(), TimestampKind::Archive, tok, &|_| {
-                            Vec::new()
-                        });
-                    ts.imprint = Check::Failed {
-                        sub: SubIndication::Custom,
-                        reason: "archive-time-stamp (v2, ETSI TS 101 733) imprints are not \
-                                 verified by this implementation"
-                            .into(),
-                    };
-                    ts
+                if take(&mut skipped) {
+                    let ts = legacy::x_timestamp(next_id(), si, tok, ty, &id, &mut warnings);
+                    timestamps.push(ts);
+                }
+            }
+        }
+        let times = legacy::archive_times(si);
+        for (ai, a) in si.unsigned_attrs.iter().enumerate() {
+            let version = match a.oid {
+                oids::ARCHIVE_TIMESTAMP_V3 => None,
+                oids::ARCHIVE_TIMESTAMP_V2 => Some(legacy::ArchiveVersion::V2),
+                oids::ARCHIVE_TIMESTAMP_V1 => Some(legacy::ArchiveVersion::V1),
+                _ => continue,
+            };
+            for tok in &a.values {
+                let ts = match version {
+                    None => archive_v3(next_id(), sd, si, tok, content, &id),
+                    Some(v) if take(&mut skipped) => {
+                        legacy::archive(next_id(), sd, si, &times, ai, tok, content, v, &id)
+                    }
+                    Some(_) => continue,
                 };
                 timestamps.push(ts);
             }
         }
-        for (o, name) in [
-            (oids::ESC_TIMESTAMP, "CAdES-C-time-stamp"),
-            (
-                oids::CERT_CRL_TIMESTAMP,
-                "time-stamped-certs-crls-references",
-            ),
-            (oids::ARCHIVE_TIMESTAMP_V1, "archive-time-stamp (v1)"),
-        ] {
-            if si.unsigned(&o).next().is_some() {
-                warnings.push(Finding::new(
-                    "FC: legacy attributes",
-                    id.clone(),
-                    format!("a {name} attribute is present; it is not verified and not used"),
-                ));
-            }
+        if skipped > 0 {
+            warnings.push(Finding::new(
+                "FC: legacy timestamps",
+                format!("signature {id}"),
+                format!(
+                    "{skipped} CAdES-X / archive-time-stamp v1/v2 tokens beyond the first {} \
+                     were not checked and give no proof of existence",
+                    legacy::MAX_LEGACY_TIMESTAMPS
+                ),
+            ));
         }
     }
 
@@ -245,6 +273,12 @@ fn one_signature(
     push_unique(&mut crls, check.extra_crls.iter().cloned());
     let mut ocsps = sd.ocsps();
     push_unique(&mut ocsps, check.extra_ocsps.iter().cloned());
+    let mut notes = Vec::new();
+    if let Some(si) = sd.signer(index) {
+        let (w, n) = legacy::check_references(si, &certificates, &crls, &ocsps, &id);
+        warnings.extend(w);
+        notes.extend(n);
+    }
 
     let format = format_level(&check, sd);
     let scope = match (econtent, content) {
@@ -264,7 +298,6 @@ fn one_signature(
             description: "detached document (not provided)".into(),
         },
     };
-    let mut notes = Vec::new();
     if let Some(si) = sd.signer(index) {
         for a in si.signed(&oids::COMMITMENT_TYPE) {
             for v in &a.values {
@@ -319,11 +352,17 @@ fn format_level(check: &SignerCheck, sd: &ParsedSignedData) -> String {
     let in_signed_data = !sd.certificates().is_empty()
         && (!sd.crls().is_empty() || !sd.ocsps().is_empty() || !check.extra_ocsps.is_empty());
     let ats_v3 = has_u(oids::ARCHIVE_TIMESTAMP_V3);
+    let ats_legacy = has_u(oids::ARCHIVE_TIMESTAMP_V2) || has_u(oids::ARCHIVE_TIMESTAMP_V1);
+    let type1 = has_u(oids::ESC_TIMESTAMP);
+    let type2 = has_u(oids::CERT_CRL_TIMESTAMP);
     let baseline_b = has_s(oids::CONTENT_TYPE)
         && has_s(oids::MESSAGE_DIGEST)
         && has_s(oids::SIGNING_TIME)
         && !has_u(oids::COMPLETE_CERT_REFS)
-        && !has_u(oids::COMPLETE_REVOCATION_REFS);
+        && !has_u(oids::COMPLETE_REVOCATION_REFS)
+        && !type1
+        && !type2
+        && !ats_legacy;
     if baseline_b {
         let level = if sig_ts && (values || in_signed_data) && ats_v3 {
             "LTA"
@@ -337,14 +376,18 @@ fn format_level(check: &SignerCheck, sd: &ParsedSignedData) -> String {
         return format!("CAdES-BASELINE-{level}");
     }
     let refs = has_u(oids::COMPLETE_CERT_REFS) && has_u(oids::COMPLETE_REVOCATION_REFS);
-    let x_ts = has_u(oids::ESC_TIMESTAMP) || has_u(oids::CERT_CRL_TIMESTAMP);
-    let archive = ats_v3 || has_u(oids::ARCHIVE_TIMESTAMP_V2) || has_u(oids::ARCHIVE_TIMESTAMP_V1);
-    let name = if archive {
+    let name = if ats_v3 || ats_legacy {
         "CAdES-A"
-    } else if refs && x_ts && values {
-        "CAdES-X-L"
-    } else if refs && x_ts {
-        "CAdES-X"
+    } else if refs && values && type1 {
+        "CAdES-X-Long-Type-1"
+    } else if refs && values && type2 {
+        "CAdES-X-Long-Type-2"
+    } else if refs && values {
+        "CAdES-X-Long"
+    } else if refs && type1 {
+        "CAdES-X-Type-1"
+    } else if refs && type2 {
+        "CAdES-X-Type-2"
     } else if refs {
         "CAdES-C"
     } else if sig_ts {
@@ -357,8 +400,14 @@ fn format_level(check: &SignerCheck, sd: &ParsedSignedData) -> String {
     name.into()
 }
 
-/// ATSHashIndexV3 (EN 319 122-1 §5.5.2), with its original encoding.
+/// ATSHashIndexV3 (EN 319 122-1 §5.5.2), with its original encoding; or its
+/// predecessors ATSHashIndex (ETSI TS 101 733 V2.2.1 §6.4.2) and ATSHashIndexV2
+/// (EN 319 122-1 V1.0.0), which have the same shape but hash each unsigned attribute
+/// whole.
 struct AtsHashIndex {
+    /// `ats-hash-index-v3`: unsigned attributes may be hashed per value
+    /// (`attrType ‖ AttributeValue`).
+    v3: bool,
     alg: Option<DigestAlg>,
     raw_value: Der,
     certs: Vec<Vec<u8>>,
@@ -370,16 +419,22 @@ fn read_ats_hash_index(token_sd: &ParsedSignedData) -> Result<AtsHashIndex, Stri
     let si = token_sd
         .signer(0)
         .ok_or_else(|| "the archive time-stamp token has no signer".to_string())?;
-    let attr = si
-        .unsigned(&oids::ATS_HASH_INDEX_V3)
-        .next()
-        .ok_or_else(|| {
-            "the archive-time-stamp-v3 token has no ats-hash-index-v3 attribute".to_string()
-        })?;
+    let (attr, v3) = [
+        (oids::ATS_HASH_INDEX_V3, true),
+        (oids::ATS_HASH_INDEX_V2, false),
+        (oids::ATS_HASH_INDEX, false),
+    ]
+    .into_iter()
+    .find_map(|(o, v3)| si.unsigned(&o).next().map(|a| (a, v3)))
+    .ok_or_else(|| {
+        "the archive-time-stamp-v3 token has no ats-hash-index-v3 attribute (nor the older \
+         ats-hash-index-v2 or TS 101 733 ats-hash-index)"
+            .to_string()
+    })?;
     let value = attr
         .values
         .first()
-        .ok_or_else(|| "empty ats-hash-index-v3 attribute".to_string())?;
+        .ok_or_else(|| "empty ats-hash-index attribute".to_string())?;
     let (t, _) = tlv::read(value, 0).map_err(|e| e.0)?;
     let kids = t.children().map_err(|e| e.0)?;
     let mut it = kids.iter().peekable();
@@ -410,6 +465,7 @@ fn read_ats_hash_index(token_sd: &ParsedSignedData) -> Result<AtsHashIndex, Stri
     let crls = lists.pop().unwrap_or_default();
     let certs = lists.pop().unwrap_or_default();
     Ok(AtsHashIndex {
+        v3,
         alg,
         raw_value: value.clone(),
         certs,
@@ -514,6 +570,9 @@ fn archive_v3(
             if alg.digest(&a.raw) == *h {
                 return Some((a, None));
             }
+            if !idx.v3 {
+                return None;
+            }
             a.values.iter().find_map(|v| {
                 let mut hh = alg.hasher();
                 hh.update(&a.oid_raw);
@@ -598,7 +657,7 @@ mod tests {
     }
 
     /// Appends an unsigned attribute to the first SignerInfo.
-    fn add_unsigned(der: &[u8], oid: &ObjectIdentifierBytes, value: &[u8]) -> Vec<u8> {
+    pub(super) fn add_unsigned(der: &[u8], oid: &ObjectIdentifierBytes, value: &[u8]) -> Vec<u8> {
         let t = test_support::tlv;
         let attr = t(0x30, &[&oid.0[..], &t(0x31, value)].concat());
         rebuild(der, |f| {
@@ -619,8 +678,8 @@ mod tests {
         })
     }
 
-    struct ObjectIdentifierBytes(Vec<u8>);
-    fn oid_tlv(o: const_oid::ObjectIdentifier) -> ObjectIdentifierBytes {
+    pub(super) struct ObjectIdentifierBytes(pub(super) Vec<u8>);
+    pub(super) fn oid_tlv(o: const_oid::ObjectIdentifier) -> ObjectIdentifierBytes {
         ObjectIdentifierBytes(test_support::tlv(0x06, o.as_bytes()))
     }
 

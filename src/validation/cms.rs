@@ -14,7 +14,7 @@
 use const_oid::ObjectIdentifier;
 use time::OffsetDateTime;
 
-use super::crypto::{self, CryptoError, DigestAlg, Scheme};
+use super::crypto::{self, CryptoError, DigestAlg, Hasher, Scheme};
 use super::evidence::{Algorithms, CertRef, Check, Der};
 use super::report::{Finding, SubIndication};
 
@@ -648,6 +648,21 @@ impl Content<'_> {
         }
     }
 
+    /// Feeds the content into `h` (streaming over ranges); `None` when the content is
+    /// not available.
+    pub fn feed(&self, h: &mut Hasher, econtent: Option<&[u8]>) -> Option<()> {
+        match self {
+            Content::Attached => h.update(econtent?),
+            Content::Bytes(b) => h.update(b),
+            Content::Ranges { data, ranges } => {
+                for &(off, len) in ranges {
+                    h.update(data.get(off..off.checked_add(len)?)?);
+                }
+            }
+        }
+        Some(())
+    }
+
     /// The content as one slice (copied for ranges), bounded by
     /// [`MAX_MATERIALISED_CONTENT`].
     pub fn materialise<'b>(
@@ -693,6 +708,9 @@ pub struct Attribute {
     pub oid_raw: Der,
     /// The whole `Attribute` as encoded.
     pub raw: Der,
+    /// The `attrValues` `SET OF` as encoded (`oid_raw ‖ values_raw` is the attribute's
+    /// body: what the TS 101 733 §6.3.5/§6.3.6 timestamps cover).
+    pub values_raw: Der,
     /// Each `AttributeValue` as encoded.
     pub values: Vec<Der>,
 }
@@ -757,6 +775,9 @@ pub struct ParsedSignedData {
     der: Der,
     econtent_type: ObjectIdentifier,
     econtent_type_raw: Der,
+    eci_raw: Der,
+    certificates_raw: Option<Der>,
+    crls_raw: Option<Der>,
     econtent: Option<Vec<u8>>,
     cert_choices: Vec<Der>,
     revocation_choices: Vec<Der>,
@@ -787,7 +808,7 @@ pub struct SignerCheck {
     pub signature_value: Vec<u8>,
     /// signature-time-stamp tokens.
     pub signature_timestamps: Vec<Der>,
-    /// archive-time-stamp-v3 and legacy v2 tokens, in encoded order.
+    /// archive-time-stamp-v3 and legacy v2 / v1 tokens, in encoded order.
     pub archive_timestamps: Vec<Der>,
     /// content-time-stamp tokens.
     pub content_timestamps: Vec<Der>,
@@ -848,13 +869,17 @@ pub fn parse_signed_data(der: &[u8]) -> Result<ParsedSignedData, CmsError> {
         None => None,
     };
     let mut cert_choices = Vec::new();
+    let mut certificates_raw = None;
     if let Some(certs) = r.optional(tag::ctx(0))? {
+        certificates_raw = Some(certs.raw.to_vec());
         for c in certs.children()? {
             cert_choices.push(c.raw.to_vec());
         }
     }
     let mut revocation_choices = Vec::new();
+    let mut crls_raw = None;
     if let Some(crls) = r.optional(tag::ctx(1))? {
+        crls_raw = Some(crls.raw.to_vec());
         for c in crls.children()? {
             revocation_choices.push(c.raw.to_vec());
         }
@@ -871,6 +896,9 @@ pub fn parse_signed_data(der: &[u8]) -> Result<ParsedSignedData, CmsError> {
         der: der.get(..used).unwrap_or(der).to_vec(),
         econtent_type,
         econtent_type_raw: ect.raw.to_vec(),
+        eci_raw: eci.raw.to_vec(),
+        certificates_raw,
+        crls_raw,
         econtent,
         cert_choices,
         revocation_choices,
@@ -891,6 +919,7 @@ fn parse_attributes(t: &Tlv<'_>) -> Result<Vec<Attribute>, TlvError> {
             oid,
             oid_raw: oid_t.raw.to_vec(),
             raw: a.raw.to_vec(),
+            values_raw: set.raw.to_vec(),
             values,
         });
     }
@@ -1113,7 +1142,7 @@ fn adobe_revocation(
 }
 
 /// revocation-values: `crlVals [0]`, `ocspVals [1]` (`BasicOCSPResponse`).
-fn revocation_values(
+pub(crate) fn revocation_values(
     value: &[u8],
     crls: &mut Vec<Der>,
     ocsps: &mut Vec<Der>,
@@ -1146,6 +1175,21 @@ impl ParsedSignedData {
     /// `eContentType` TLV as encoded.
     pub fn econtent_type_raw(&self) -> &[u8] {
         &self.econtent_type_raw
+    }
+
+    /// `encapContentInfo` TLV as encoded (with `eContent`, when encapsulated).
+    pub fn eci_raw(&self) -> &[u8] {
+        &self.eci_raw
+    }
+
+    /// The `certificates [0]` field TLV as encoded, if present.
+    pub fn certificates_raw(&self) -> Option<&[u8]> {
+        self.certificates_raw.as_deref()
+    }
+
+    /// The `crls [1]` field TLV as encoded, if present.
+    pub fn crls_raw(&self) -> Option<&[u8]> {
+        self.crls_raw.as_deref()
     }
 
     /// `eContent` octets, if encapsulated.
@@ -1415,9 +1459,9 @@ impl ParsedSignedData {
         for a in &si.unsigned_attrs {
             match a.oid {
                 oids::SIGNATURE_TIMESTAMP => signature_timestamps.extend(a.values.iter().cloned()),
-                oids::ARCHIVE_TIMESTAMP_V3 | oids::ARCHIVE_TIMESTAMP_V2 => {
-                    archive_timestamps.extend(a.values.iter().cloned())
-                }
+                oids::ARCHIVE_TIMESTAMP_V3
+                | oids::ARCHIVE_TIMESTAMP_V2
+                | oids::ARCHIVE_TIMESTAMP_V1 => archive_timestamps.extend(a.values.iter().cloned()),
                 oids::CERT_VALUES => {
                     for v in &a.values {
                         match tlv::read(v, 0).and_then(|(t, _)| t.children()) {

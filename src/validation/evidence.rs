@@ -82,9 +82,14 @@ pub enum TimestampKind {
     /// CAdES `content-time-stamp`).
     Content,
     /// Over the signature and its validation data (XAdES `SigAndRefsTimeStamp`,
-    /// `RefsOnlyTimeStamp`, CAdES-X).
+    /// `RefsOnlyTimeStamp`, CAdES-X Type 1 `CAdES-C-time-stamp`).
     ValidationData,
-    /// Archive timestamp (XAdES `ArchiveTimeStamp`, CAdES `archive-time-stamp-v3`).
+    /// Over the validation-data references only, not the signature value (CAdES-X
+    /// Type 2 `time-stamped-certs-crls-references`): no proof of existence of the
+    /// signature.
+    RefsOnly,
+    /// Archive timestamp (XAdES `ArchiveTimeStamp`, CAdES `archive-time-stamp-v3`, and
+    /// the legacy ETSI TS 101 733 `archive-time-stamp` v2 and v1).
     Archive,
     /// PAdES document timestamp (`/Type /DocTimeStamp`) covering a later revision.
     Document,

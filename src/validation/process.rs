@@ -166,6 +166,8 @@ pub fn validate_signature(
                     poe_signature = Some(poe_signature.map_or(ts.gen_time, |p| p.min(ts.gen_time)));
                 }
                 TimestampKind::Archive | TimestampKind::Document => poe_archive.push(ts.gen_time),
+                // Covers the references to validation data, not the signature value.
+                TimestampKind::RefsOnly => {}
             }
         } else {
             warnings.push(Finding::new(

@@ -258,7 +258,7 @@ pub struct CertSummary {
 pub struct TimestampReport {
     /// Id.
     pub id: String,
-    /// Kind (`signature`, `content`, `validation_data`, `archive`, `document`).
+    /// Kind (`signature`, `content`, `validation_data`, `refs_only`, `archive`, `document`).
     #[serde(rename = "type")]
     pub kind: String,
     /// `genTime`.

@@ -179,11 +179,25 @@ pub fn check_timestamp(
     token: &[u8],
     digest_of_covered: &dyn Fn(DigestAlg) -> Vec<u8>,
 ) -> TimestampEvidence {
+    check_timestamp_any(id, kind, token, &|alg| vec![digest_of_covered(alg)]).0
+}
+
+/// [`check_timestamp`] for data with more than one accepted encoding (e.g. the two
+/// archive-time-stamp v2 inputs of ETSI TS 101 733 Annex K): `candidates(imprint_alg)`
+/// lists the digests of each accepted encoding, in order of preference; the imprint
+/// passes when it equals one of them, and the index of the first one it equals is
+/// returned alongside.
+pub fn check_timestamp_any(
+    id: String,
+    kind: TimestampKind,
+    token: &[u8],
+    candidates: &dyn Fn(DigestAlg) -> Vec<Vec<u8>>,
+) -> (TimestampEvidence, Option<usize>) {
     let failed = |sub, reason: String| Check::Failed { sub, reason };
     let (sd, tst) = match parse_token(token) {
         Ok(x) => x,
         Err(e) => {
-            return TimestampEvidence {
+            let ev = TimestampEvidence {
                 id,
                 kind,
                 gen_time: OffsetDateTime::UNIX_EPOCH,
@@ -197,15 +211,22 @@ pub fn check_timestamp(
                 covered_crls: Vec::new(),
                 covered_ocsps: Vec::new(),
             };
+            return (ev, None);
         }
     };
+    let mut matched = None;
     let imprint = match tst.imprint_alg {
         None => failed(
             SubIndication::FormatFailure,
             "the message imprint uses an unsupported hash algorithm".into(),
         ),
         Some(alg) => {
-            if digest_of_covered(alg) == tst.imprint {
+            // An empty candidate stands for "the covered data is not available": never a
+            // match, not even for a token whose hashedMessage is empty.
+            matched = candidates(alg)
+                .iter()
+                .position(|c| !c.is_empty() && *c == tst.imprint);
+            if matched.is_some() {
                 Check::Passed
             } else {
                 failed(
@@ -241,7 +262,7 @@ pub fn check_timestamp(
         };
         (sig, c.signer_cert, c.algorithms)
     };
-    TimestampEvidence {
+    let ev = TimestampEvidence {
         id,
         kind,
         gen_time: tst.gen_time,
@@ -254,7 +275,8 @@ pub fn check_timestamp(
         covered_certificates: Vec::new(),
         covered_crls: Vec::new(),
         covered_ocsps: Vec::new(),
-    }
+    };
+    (ev, matched)
 }
 
 #[cfg(test)]
@@ -392,6 +414,28 @@ mod tests {
             });
             assert!(!ev.signature.passed());
         }
+    }
+
+    #[test]
+    fn any_of_several_encodings_but_never_an_unavailable_one() {
+        let Some((_keep, dir)) = test_tsa(false) else {
+            eprintln!("openssl not installed: skipped");
+            return;
+        };
+        let token = openssl_token(&dir, b"second encoding").unwrap();
+        let (ev, matched) =
+            check_timestamp_any("TS-1".into(), TimestampKind::Archive, &token, &|a| {
+                vec![a.digest(b"first encoding"), a.digest(b"second encoding")]
+            });
+        assert_eq!(ev.imprint, Check::Passed);
+        assert_eq!(matched, Some(1));
+        // An empty candidate means "the covered data is not available": no match.
+        let (ev, matched) =
+            check_timestamp_any("TS-1".into(), TimestampKind::Archive, &token, &|_| {
+                vec![Vec::new()]
+            });
+        assert!(!ev.imprint.passed());
+        assert_eq!(matched, None);
     }
 
     #[test]

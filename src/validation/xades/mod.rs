@@ -1272,12 +1272,15 @@ fn read_timestamps(
         }
         match name {
             "SignatureTimeStamp" => items.push((*c, TimestampKind::Signature)),
-            "SigAndRefsTimeStamp"
-            | "SigAndRefsTimeStampV2"
-            | "RefsOnlyTimeStamp"
-            | "RefsOnlyTimeStampV2" => {
+            "SigAndRefsTimeStamp" | "SigAndRefsTimeStampV2" => {
                 facts.x_ts = true;
                 items.push((*c, TimestampKind::ValidationData));
+            }
+            // Covers the references only (EN 319 132-1 §5.5.2): no proof of existence of
+            // the signature itself.
+            "RefsOnlyTimeStamp" | "RefsOnlyTimeStampV2" => {
+                facts.x_ts = true;
+                items.push((*c, TimestampKind::RefsOnly));
             }
             "ArchiveTimeStamp" => {
                 if c.tag_name().namespace() == Some(XADES_132) {
@@ -1424,7 +1427,7 @@ fn read_timestamps(
     let rank = |k: TimestampKind| match k {
         TimestampKind::Content => 0,
         TimestampKind::Signature => 1,
-        TimestampKind::ValidationData => 2,
+        TimestampKind::ValidationData | TimestampKind::RefsOnly => 2,
         TimestampKind::Archive | TimestampKind::Document => 3,
     };
     ev.timestamps.sort_by_key(|t| rank(t.kind));
@@ -1483,7 +1486,7 @@ fn covered_data(
                 )?;
             }
         }
-        TimestampKind::ValidationData => {
+        TimestampKind::ValidationData | TimestampKind::RefsOnly => {
             let refs_only = el.tag_name().name().starts_with("RefsOnly");
             if !refs_only {
                 cov.c14n(cov.parts.signature_value, m, p, &mut out)?;
