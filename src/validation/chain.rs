@@ -304,7 +304,7 @@ impl CertInfo {
     fn parse_uncached(der: &[u8]) -> Result<Self, String> {
         use x509_cert::ext::pkix::{
             AuthorityInfoAccessSyntax, BasicConstraints, CrlDistributionPoints, ExtendedKeyUsage,
-            KeyUsage, name::DistributionPointName, name::GeneralName,
+            KeyUsage, name::GeneralName,
         };
         let view = CertView::parse(der).map_err(|e| e.to_string())?;
         let cert = x509_cert::Certificate::from_der(der).map_err(|e| e.to_string())?;
@@ -391,15 +391,7 @@ impl CertInfo {
                 "2.5.29.31" => {
                     if let Ok(dps) = CrlDistributionPoints::from_der(v) {
                         for dp in dps.0.iter().take(16) {
-                            if let Some(DistributionPointName::FullName(names)) =
-                                &dp.distribution_point
-                            {
-                                for n in names.iter().take(16) {
-                                    if let GeneralName::UniformResourceIdentifier(u) = n {
-                                        info.crl_urls.push(u.to_string());
-                                    }
-                                }
-                            }
+                            info.crl_urls.extend(dp_uris(dp));
                             info.crl_dps.push(CrlDistPoint::from_dp(dp, view.issuer));
                         }
                     } else {
@@ -409,15 +401,7 @@ impl CertInfo {
                 "2.5.29.46" => {
                     if let Ok(dps) = CrlDistributionPoints::from_der(v) {
                         for dp in dps.0.iter().take(16) {
-                            if let Some(DistributionPointName::FullName(names)) =
-                                &dp.distribution_point
-                            {
-                                for n in names.iter().take(16) {
-                                    if let GeneralName::UniformResourceIdentifier(u) = n {
-                                        info.freshest_urls.push(u.to_string());
-                                    }
-                                }
-                            }
+                            info.freshest_urls.extend(dp_uris(dp));
                         }
                     } else {
                         bad("freshestCRL");
@@ -471,6 +455,21 @@ impl CertInfo {
     fn valid_at(&self, t: OffsetDateTime) -> bool {
         self.not_before <= t && t <= self.not_after
     }
+}
+
+/// The URIs of a distribution point's fullName (at most 16).
+fn dp_uris(
+    dp: &x509_cert::ext::pkix::crl::dp::DistributionPoint,
+) -> impl Iterator<Item = String> + '_ {
+    use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+    let names = match &dp.distribution_point {
+        Some(DistributionPointName::FullName(names)) => names.as_slice(),
+        _ => &[],
+    };
+    names.iter().take(16).filter_map(|n| match n {
+        GeneralName::UniformResourceIdentifier(u) => Some(u.to_string()),
+        _ => None,
+    })
 }
 
 fn names_equal(a: &[u8], b: &[u8]) -> bool {
